@@ -21,11 +21,14 @@ const (
 	ReasonUnknownDevice Reason = "unknown_device"
 	ReasonEmpty         Reason = "empty_payload"
 	ReasonInvalidValue  Reason = "invalid_value"
+	// ReasonStoreRejected: the time-series store refused the observation
+	// for good (e.g. a field type conflict); it is kept, not retried.
+	ReasonStoreRejected Reason = "store_rejected"
 )
 
 // Reasons lists every rejection reason.
 var Reasons = []Reason{ReasonMalformed, ReasonWrongType, ReasonOutOfRange, ReasonOversized, ReasonFutureTime,
-	ReasonUnknownTopic, ReasonUnknownStream, ReasonUnknownDevice, ReasonEmpty, ReasonInvalidValue}
+	ReasonUnknownTopic, ReasonUnknownStream, ReasonUnknownDevice, ReasonEmpty, ReasonInvalidValue, ReasonStoreRejected}
 
 // RejectError is returned for a message that cannot be used.
 type RejectError struct {
