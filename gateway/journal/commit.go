@@ -1,0 +1,318 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Run is the group-commit loop; it also truncates the front of the log every
+// Options.TruncateEvery. When ctx ends it commits what is pending and returns
+// nil. It returns an error when writing or syncing the log fails; the journal
+// then refuses further appends (an fsync error cannot be retried safely) and
+// the acks of the records not yet synced never run.
+//
+// Run keeps two stages busy: this goroutine encodes and writes batch N+1
+// while a second one, owned by Run, fsyncs batch N and runs its acks.
+func (j *Journal) Run(ctx context.Context) error {
+	if !j.runState.CompareAndSwap(runIdle, runActive) {
+		return errors.New("run journal: Run was already called")
+	}
+	defer j.runState.Store(runDone)
+	if j.isClosed() {
+		return fmt.Errorf("run journal: %w", ErrClosed)
+	}
+	j.toSync = make(chan handoff)
+	j.syncStop = make(chan struct{})
+	synced := make(chan error, 1)
+	go func() { synced <- j.syncLoop() }()
+
+	werr := j.writeLoop(ctx)
+	close(j.toSync)
+	serr := <-synced
+	if errors.Is(werr, errSyncStopped) {
+		werr = nil // serr says why
+	}
+	if err := errors.Join(werr, serr); err != nil {
+		return j.fail(err)
+	}
+	return nil
+}
+
+func (j *Journal) isClosed() bool {
+	select {
+	case <-j.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// errSyncStopped tells the writer that the syncer gave up; Run reports the
+// syncer's own error.
+var errSyncStopped = errors.New("sync stage stopped")
+
+func (j *Journal) writeLoop(ctx context.Context) error {
+	tick := time.NewTicker(j.opts.TruncateEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return j.drain()
+		case <-j.kick:
+			if _, err := j.writePending(); err != nil {
+				return err
+			}
+		case <-tick.C:
+			if err := j.truncate(); err != nil {
+				return err
+			}
+		case <-j.syncStop:
+			return errSyncStopped
+		}
+	}
+}
+
+// drain refuses new appends and writes everything still pending.
+func (j *Journal) drain() error {
+	j.mu.Lock()
+	j.stopped = true
+	j.wakeAppendersLocked()
+	j.mu.Unlock()
+	for {
+		n, err := j.writePending()
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+}
+
+func (j *Journal) fail(err error) error {
+	err = fmt.Errorf("journal commit: %w", err)
+	j.mu.Lock()
+	j.failed = err
+	j.wakeAppendersLocked()
+	j.mu.Unlock()
+	return err
+}
+
+func (j *Journal) wakeAppendersLocked() {
+	if j.spaceWaiters {
+		close(j.space)
+		j.space = make(chan struct{})
+		j.spaceWaiters = false
+	}
+}
+
+// handoff is one written group of records on its way to the syncer, or, with
+// barrier set, a marker the syncer closes when it gets there.
+type handoff struct {
+	batch   *pendingBatch
+	recs    []pending
+	last    uint64   // last index written by this group; 0 if none
+	file    *os.File // the tail segment to fsync
+	newFile bool     // the log moved to a new segment: fsync the directory too
+	retire  *os.File // an earlier tail handle to close once synced
+	release bool     // last group of batch: recycle it after the acks
+	barrier chan struct{}
+}
+
+// writePending takes the pending batch and writes it in groups of at most
+// MaxBatch records, handing each to the syncer. It returns how many records
+// it took.
+func (j *Journal) writePending() (int, error) {
+	var spare *pendingBatch
+	select {
+	case spare = <-j.free:
+	case <-j.syncStop:
+		return 0, errSyncStopped
+	}
+	j.mu.Lock()
+	b := j.pending
+	j.pending = spare
+	j.mu.Unlock()
+	n := len(b.recs)
+	if n == 0 {
+		j.free <- b
+		return 0, nil
+	}
+	for start := 0; start < n; start += j.opts.MaxBatch {
+		end := min(start+j.opts.MaxBatch, n)
+		h, err := j.write(b, b.recs[start:end])
+		if err != nil {
+			return n, err
+		}
+		h.release = end == n
+		select {
+		case j.toSync <- h:
+		case <-j.syncStop:
+			return n, errSyncStopped
+		}
+	}
+	return n, nil
+}
+
+// write drops recognised redeliveries and writes the other records of one
+// group to the log (no fsync).
+func (j *Journal) write(b *pendingBatch, recs []pending) (handoff, error) {
+	began := time.Now()
+	h := handoff{batch: b, recs: recs}
+	j.wb.Clear()
+	idx := j.written
+	newTail := uint64(0) // start of the segment tidwall/wal cycles to, if any
+	seg := int64(j.opts.SegmentSize)
+	for i := range recs {
+		r := &recs[i]
+		if r.dup && j.window.has(r.hash) {
+			r.dropped = true
+			continue
+		}
+		// Mirror tidwall/wal's segment cycling (writeBatch in wal.go): a full
+		// tail is cycled before a batch, and a segment is cycled as soon as
+		// an entry makes it reach SegmentSize.
+		if idx == j.written && j.tailBytes > seg {
+			newTail, j.tailBytes = idx+1, 0
+		}
+		idx++
+		data := b.buf[r.start:r.end]
+		j.wb.Write(idx, data)
+		j.window.add(r.hash)
+		j.tailBytes += int64(uvarintLen(uint64(len(data))) + len(data))
+		if j.tailBytes >= seg {
+			newTail, j.tailBytes = idx+1, 0
+		}
+	}
+	if idx == j.written {
+		return h, nil // nothing but redeliveries
+	}
+	if err := j.log.WriteBatch(&j.wb); err != nil {
+		return h, fmt.Errorf("write entries %d-%d: %w", j.written+1, idx, err)
+	}
+	// tidwall/wal fsyncs a segment before it cycles away from it, so only
+	// the current tail and, after a cycle, the directory need syncing.
+	if newTail != 0 {
+		old, err := j.switchTail(newTail)
+		if err != nil {
+			return h, err
+		}
+		h.retire, h.newFile = old, true
+	}
+	fi, err := j.tail.Stat()
+	if err != nil {
+		return h, fmt.Errorf("check tail segment: %w", err)
+	}
+	if fi.Size() != j.tailBytes {
+		// The mirror of the log's cycling is wrong, so an fsync could hit
+		// the wrong file: nothing may be acknowledged.
+		return h, fmt.Errorf("check tail segment %s: %d bytes, want %d", segmentName(j.tailStart), fi.Size(), j.tailBytes)
+	}
+	h.file, h.last = j.tail, idx
+	j.written = idx
+	j.commitNanos.Add(uint64(time.Since(began)))
+	return h, nil
+}
+
+// syncLoop is the second stage of the group commit: it makes each written
+// group durable, then publishes it and runs its acks in order.
+func (j *Journal) syncLoop() error {
+	defer close(j.syncStop)
+	for h := range j.toSync {
+		if h.barrier != nil {
+			close(h.barrier)
+			continue
+		}
+		if err := j.sync(h); err != nil {
+			return err
+		}
+		j.publish(h)
+	}
+	return nil
+}
+
+func (j *Journal) sync(h handoff) error {
+	if h.last == 0 || j.opts.NoSync {
+		return closeRetired(h.retire)
+	}
+	began := time.Now()
+	if err := h.file.Sync(); err != nil {
+		return fmt.Errorf("sync entries up to %d: %w", h.last, err)
+	}
+	if h.newFile {
+		if err := syncDir(j.logDir); err != nil {
+			return err
+		}
+	}
+	j.commitNanos.Add(uint64(time.Since(began)))
+	return closeRetired(h.retire)
+}
+
+func closeRetired(f *os.File) error {
+	if f == nil {
+		return nil
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close earlier tail segment: %w", err)
+	}
+	return nil
+}
+
+// publish makes a synced group visible to readers, acks it and frees room.
+func (j *Journal) publish(h handoff) {
+	var dups uint64
+	if h.last != 0 {
+		j.records.Add(h.last - j.committed.Load())
+		j.committed.Store(h.last)
+		j.commits.Add(1)
+	}
+	bytes := 0
+	for i := range h.recs {
+		bytes += h.recs[i].end - h.recs[i].start
+		if h.recs[i].dropped {
+			dups++
+		}
+	}
+	j.duplicates.Add(dups)
+	for i := range h.recs {
+		if ack := h.recs[i].ack; ack != nil {
+			ack()
+		}
+	}
+
+	j.mu.Lock()
+	j.unacked -= len(h.recs)
+	j.unackedBytes -= bytes
+	j.wakeAppendersLocked()
+	j.mu.Unlock()
+
+	if h.last != 0 {
+		j.notifyMu.Lock()
+		if j.notifyWaiters {
+			close(j.notify)
+			j.notify = make(chan struct{})
+			j.notifyWaiters = false
+		}
+		j.notifyMu.Unlock()
+	}
+	if h.release {
+		h.batch.reset()
+		j.free <- h.batch
+	}
+}
+
+// quiesce waits until the syncer has finished every group handed to it.
+func (j *Journal) quiesce() error {
+	done := make(chan struct{})
+	select {
+	case j.toSync <- handoff{barrier: done}:
+	case <-j.syncStop:
+		return errSyncStopped
+	}
+	select {
+	case <-done:
+		return nil
+	case <-j.syncStop:
+		return errSyncStopped
+	}
+}

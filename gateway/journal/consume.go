@@ -1,0 +1,218 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tidwall/wal"
+)
+
+// Read appends to dst[:0] the committed entries from index from (inclusive),
+// at most max of them. Entries removed by front truncation give ErrTruncated.
+// An entry whose checksum fails stops the read: the entries before it are
+// returned together with a *CorruptError (errors.Is ErrCorrupt).
+//
+// Each entry's Payload is freshly allocated and may be kept; dst is the
+// caller's to reuse.
+func (j *Journal) Read(from uint64, max int, dst []Entry) ([]Entry, error) {
+	dst = dst[:0]
+	from = max64(from, 1)
+	last := j.committed.Load()
+	if max <= 0 || from > last {
+		return dst, nil
+	}
+	end := last
+	if uint64(max) <= last-from {
+		end = from + uint64(max) - 1
+	}
+	j.readMu.Lock()
+	defer j.readMu.Unlock()
+	var slab []byte
+	for i := from; i <= end; i++ {
+		data, err := j.log.Read(i)
+		switch {
+		case errors.Is(err, wal.ErrNotFound):
+			return dst, fmt.Errorf("read entry %d: %w", i, ErrTruncated)
+		case errors.Is(err, wal.ErrClosed):
+			return dst, fmt.Errorf("read entry %d: %w", i, ErrClosed)
+		case err != nil:
+			return dst, fmt.Errorf("read entry %d: %w", i, err)
+		}
+		nanos, topic, payload, err := decodeRecord(data)
+		if err != nil {
+			return dst, &CorruptError{Index: i, Err: err}
+		}
+		if cap(slab)-len(slab) < len(payload) {
+			// Room for the rest of the read if payloads are alike, within
+			// readSlabSize, and always for this one.
+			slab = make([]byte, 0, slabSize(len(payload), end-i+1))
+		}
+		off := len(slab)
+		slab = append(slab, payload...)
+		dst = append(dst, Entry{
+			Index:    i,
+			Received: fromNanos(nanos),
+			Topic:    j.intern(topic),
+			Payload:  slab[off:len(slab):len(slab)],
+		})
+	}
+	return dst, nil
+}
+
+// slabSize is the size of a new payload buffer for a read that still has
+// entries to go, the next of them n bytes long: room for all of them if they
+// are alike, within readSlabSize, and always room for this one.
+func slabSize(n int, entries uint64) int {
+	size := readSlabSize
+	if entries < readSlabSize && n*int(entries) < size {
+		size = n * int(entries)
+	}
+	if size < n {
+		size = n
+	}
+	return size
+}
+
+func max64(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// intern returns topic as a string, sharing one copy per distinct topic.
+// The caller holds readMu.
+func (j *Journal) intern(topic []byte) string {
+	if s, ok := j.topics[string(topic)]; ok {
+		return s
+	}
+	if len(j.topics) >= maxInternedTopics {
+		clear(j.topics)
+	}
+	s := string(topic)
+	j.topics[s] = s
+	return s
+}
+
+// commitWaiter returns a channel that is closed after the next commit, or nil
+// if entries after index are already committed.
+func (j *Journal) commitWaiter(index uint64) <-chan struct{} {
+	j.notifyMu.Lock()
+	defer j.notifyMu.Unlock()
+	if j.committed.Load() > index {
+		return nil
+	}
+	j.notifyWaiters = true
+	return j.notify
+}
+
+// Consume feeds consumer name the committed entries after its cursor, at most
+// max (default 1024) per call of fn, until ctx ends; then it stores the cursor
+// and returns nil. When fn returns nil the cursor moves past the batch; when
+// it fails, the same batch is offered again after a back-off that doubles
+// from 50ms to 5s. fn must be idempotent: after a crash the entries since the
+// last stored cursor come again. The batch slice is reused after fn returns;
+// the payloads in it may be kept.
+//
+// An entry whose checksum fails is skipped and counted in
+// Stats.CorruptSkipped. Consume returns an error if the log cannot be read or
+// the cursor cannot be stored, and ErrClosed if the journal is closed under
+// it. Only one Consume per name may run at a time.
+func (j *Journal) Consume(ctx context.Context, name string, max int, fn func(ctx context.Context, batch []Entry) error) error {
+	if max <= 0 {
+		max = defaultConsumeBatch
+	}
+	c, err := j.acquire(name)
+	if err != nil {
+		return err
+	}
+	defer c.active.Store(false)
+	var batch []Entry
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		if ctx.Err() != nil {
+			return j.saveCursor(c, false)
+		}
+		next := c.pos.Load() + 1
+		batch, err = j.Read(next, max, batch)
+		if len(batch) > 0 {
+			if !j.deliver(ctx, timer, batch, fn) {
+				return j.saveCursor(c, false)
+			}
+			c.pos.Store(batch[len(batch)-1].Index)
+			clear(batch) // let the payloads go
+			if j.saveDue(c) <= 0 {
+				if err := j.saveCursor(c, false); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if ce := (*CorruptError)(nil); errors.As(err, &ce) && ce.Index == next {
+			c.pos.Store(next)
+			j.corruptSkipped.Add(1)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("consume %q: %w", name, err)
+		}
+		if err := j.idle(ctx, c, timer); err != nil {
+			return err
+		}
+	}
+}
+
+// idle waits for the next commit, the end of ctx, or the moment the cursor
+// may be stored, whichever comes first.
+func (j *Journal) idle(ctx context.Context, c *cursor, timer *time.Timer) error {
+	commit := j.commitWaiter(c.pos.Load())
+	if commit == nil {
+		return nil
+	}
+	var due <-chan time.Time
+	if c.pos.Load() != c.saved.Load() {
+		wait := j.saveDue(c)
+		if wait <= 0 {
+			return j.saveCursor(c, false)
+		}
+		timer.Reset(wait)
+		due = timer.C
+	}
+	select {
+	case <-commit:
+	case <-due:
+		return j.saveCursor(c, false)
+	case <-ctx.Done():
+	case <-j.closed:
+		return fmt.Errorf("consume %q: %w", c.name, ErrClosed)
+	}
+	timer.Stop()
+	return nil
+}
+
+// deliver calls fn until it succeeds, backing off between failures. It
+// reports false if ctx ended first.
+func (j *Journal) deliver(ctx context.Context, timer *time.Timer, batch []Entry, fn func(context.Context, []Entry) error) bool {
+	delay := j.retryMin
+	for {
+		if fn(ctx, batch) == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		j.retries.Add(1)
+		timer.Reset(delay)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return false
+		}
+		delay = min(2*delay, j.retryMax)
+	}
+}
