@@ -1,0 +1,99 @@
+// Package broker runs the embedded MQTT broker that CareBed uses when no
+// external broker is configured. It keeps sessions, queued QoS1 messages and
+// retained messages in a bbolt file so a restart loses nothing that was
+// acknowledged to a publisher.
+//
+// It must never decode device payloads: the gateway subscribes to it like
+// to any other broker.
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"go.etcd.io/bbolt"
+)
+
+// Options configure the embedded broker.
+type Options struct {
+	Addr    string // listen address, e.g. ":1883"
+	DataDir string // where the session store lives; empty keeps state in memory
+	// MaxInflight bounds QoS1 messages in flight to one client. It must be at
+	// least the gateway's unacknowledged bound.
+	MaxInflight int
+	Logger      *slog.Logger
+}
+
+// Broker is a running embedded broker.
+type Broker struct {
+	srv  *mqtt.Server
+	addr string
+}
+
+// Start starts the broker listening on opts.Addr.
+func Start(opts Options) (*Broker, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	caps := mqtt.NewDefaultServerCapabilities()
+	if opts.MaxInflight > 0 {
+		caps.MaximumInflight = uint16(min(opts.MaxInflight, 65535))
+		caps.MaximumClientWritesPending = int32(opts.MaxInflight)
+		if opts.MaxInflight < 65535 {
+			caps.ReceiveMaximum = uint16(opts.MaxInflight)
+		}
+	}
+	srv := mqtt.New(&mqtt.Options{
+		Capabilities: caps,
+		Logger:       logger.With("component", "broker"),
+		InlineClient: false,
+	})
+	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		return nil, fmt.Errorf("embedded broker: %w", err)
+	}
+	if opts.DataDir != "" {
+		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("embedded broker data dir: %w", err)
+		}
+		err := srv.AddHook(new(bolt.Hook), &bolt.Options{
+			Path:    filepath.Join(opts.DataDir, "broker.db"),
+			Options: &bbolt.Options{Timeout: 2 * time.Second},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("embedded broker store %s: %w", opts.DataDir, err)
+		}
+	}
+	tcp := listeners.NewTCP(listeners.Config{ID: "tcp", Address: opts.Addr})
+	if err := srv.AddListener(tcp); err != nil {
+		return nil, fmt.Errorf("embedded broker listen %s: %w (set mqtt-listen to a free address or \"off\")", opts.Addr, err)
+	}
+	if err := srv.Serve(); err != nil {
+		return nil, fmt.Errorf("embedded broker: %w", err)
+	}
+	return &Broker{srv: srv, addr: tcp.Address()}, nil
+}
+
+// Addr is the address the broker listens on.
+func (b *Broker) Addr() string { return b.addr }
+
+// Close stops the broker, closing client connections.
+func (b *Broker) Close(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- b.srv.Close() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return errors.Join(errors.New("embedded broker: close timed out"), ctx.Err())
+	}
+}
