@@ -1,0 +1,63 @@
+package gateway
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"carebed/devices"
+)
+
+// metrics are the gateway's Prometheus series. Label values come from
+// closed sets (streams, results, reasons, consumer names): never a device
+// id or anything personal.
+type metrics struct {
+	reg          *prometheus.Registry
+	messages     *prometheus.CounterVec // by stream and result
+	deadLetters  *prometheus.CounterVec // by reason
+	writeSeconds prometheus.Histogram
+	writePoints  *prometheus.CounterVec // by result: written, dropped, retried
+}
+
+const (
+	resultAccepted = "accepted"
+	resultRejected = "rejected"
+	resultUnknown  = "unknown_device"
+)
+
+func newMetrics() *metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := &metrics{
+		reg: reg,
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebed_messages_total",
+			Help: "Device messages taken from the journal, by stream and result (accepted, rejected, unknown_device).",
+		}, []string{"stream", "result"}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebed_dead_letters_total",
+			Help: "Unusable messages, by reason.",
+		}, []string{"reason"}),
+		writeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "carebed_telemetry_write_seconds",
+			Help:    "Time to write one batch to the time-series store.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+		writePoints: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebed_telemetry_observations_total",
+			Help: "Observations sent to the time-series store, by result (written, dropped).",
+		}, []string{"result"}),
+	}
+	reg.MustRegister(m.messages, m.deadLetters, m.writeSeconds, m.writePoints)
+	// Pre-create the closed label sets so dashboards see zeros, not gaps.
+	for _, s := range append(devices.Streams, "none") {
+		for _, r := range []string{resultAccepted, resultRejected, resultUnknown} {
+			m.messages.WithLabelValues(string(s), r)
+		}
+	}
+	for _, r := range devices.Reasons {
+		m.deadLetters.WithLabelValues(string(r))
+	}
+	m.writePoints.WithLabelValues("written")
+	m.writePoints.WithLabelValues("dropped")
+	return m
+}
