@@ -85,8 +85,8 @@ wait_count() { # wait until the vitals count reaches $1
 TICK=$(getconf CLK_TCK)
 
 start_gateway
-"$work/carebed-sim" --broker "tcp://127.0.0.1:$MQTT_PORT" --beds "$BEDS" --count 0 --duration 1ms \
-  --register-url "http://127.0.0.1:$HTTP_PORT" --token "$TOKEN" >/dev/null 2>&1 || true
+"$work/carebed-sim" --broker "tcp://127.0.0.1:$MQTT_PORT" --beds "$BEDS" --register-only \
+  --register-url "http://127.0.0.1:$HTTP_PORT" --token "$TOKEN" 2>"$work/register.log"
 echo "registered $BEDS beds"
 
 # Live: publish and write at the same time.
@@ -101,7 +101,7 @@ live_count=$(count)
 
 # Drain: stop the gateway, queue MESSAGES in its session, start it, time it.
 kill -TERM "$GW"; wait "$GW" 2>/dev/null || true
-"$work/carebed-sim" --broker "tcp://127.0.0.1:$MQTT_PORT" --beds "$BEDS" --fast --count "$MESSAGES" --conns "$CONNS" --stream vitals --seed 2 --first-bed 1 2>"$work/sim-drain.log"
+"$work/carebed-sim" --broker "tcp://127.0.0.1:$MQTT_PORT" --beds "$BEDS" --fast --count "$MESSAGES" --conns "$CONNS" --stream vitals --seed 2 2>"$work/sim-drain.log"
 t2=$(now)
 start_gateway
 cpu2=$(cpu_ticks "$GW")

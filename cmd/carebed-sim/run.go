@@ -24,9 +24,10 @@ const adminTokenEnv = "CAREBED_ADMIN_TOKEN"
 
 // config is the parsed command line.
 type config struct {
-	opts        simulate.Options
-	registerURL string
-	token       string
+	opts         simulate.Options
+	registerURL  string
+	token        string
+	registerOnly bool
 }
 
 // run parses args (with getenv for the environment), registers the fleet
@@ -45,6 +46,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			return err
 		}
 		fmt.Fprintf(stderr, "carebed-sim: registered agency %s and %d beds with %s\n", agencyOf(cfg.opts), cfg.opts.Beds, cfg.registerURL)
+	}
+	if cfg.registerOnly {
+		if cfg.registerURL == "" {
+			return fmt.Errorf("--register-only needs --register-url")
+		}
+		return nil
 	}
 	began := time.Now()
 	st, err := simulate.Run(ctx, cfg.opts)
@@ -99,6 +106,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.Int64Var(&c.opts.Seed, "seed", 1, "seed of every random choice; the same seed gives the same traffic")
 	fs.BoolVar(&timestamps, "timestamps", true, "include ts (Unix ms) in payloads")
 	fs.StringVar(&c.registerURL, "register-url", "", "first register the agency, beds and devices through the API at this `URL`")
+	fs.BoolVar(&c.registerOnly, "register-only", false, "register through --register-url and exit without publishing")
 	fs.StringVar(&c.token, "token", "", "API token for --register-url (default $"+adminTokenEnv+")")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
