@@ -42,7 +42,7 @@ type Deps struct {
 	AdminToken string
 	Log        *slog.Logger
 	Now        func() time.Time
-	// RequestTimeout bounds every handler's context (default 10 s).
+	// RequestTimeout bounds every handler's context (0 or less: 10 s).
 	RequestTimeout time.Duration
 }
 
@@ -56,7 +56,7 @@ func New(d Deps) *fiber.App {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	if d.RequestTimeout == 0 {
+	if d.RequestTimeout <= 0 {
 		d.RequestTimeout = 10 * time.Second
 	}
 	s := &server{d}

@@ -69,10 +69,6 @@ func errBadRequest(detail string) error {
 	return &Problem{Status: fiber.StatusBadRequest, Code: codeBadRequest, Detail: detail}
 }
 
-func errNotFound(detail string) error {
-	return &Problem{Status: fiber.StatusNotFound, Code: codeNotFound, Detail: detail}
-}
-
 // problem is Fiber's error handler: every error leaves as problem details.
 // Fiber calls it for errors that handlers return and for requests it could
 // not read or route, so it must not assume a matched route.
@@ -82,7 +78,7 @@ func (s *server) problem(c *fiber.Ctx, err error) error {
 	switch {
 	case errors.As(err, &p):
 	case errors.As(err, &fe):
-		p = fiberProblem(c, fe)
+		p = fiberProblem(fe)
 	default:
 		p = s.storeProblem(c, err)
 	}
@@ -92,14 +88,14 @@ func (s *server) problem(c *fiber.Ctx, err error) error {
 	if p.Title == "" {
 		p.Title = httpStatusText(p.Status)
 	}
-	p.Instance = c.Path()
+	p.Instance = utils.CopyString(c.Path()) // p is an error value: it may be kept
 	return c.Status(p.Status).JSON(p, "application/problem+json")
 }
 
 // fiberProblem describes an error raised by Fiber or fasthttp. Their messages
 // are not repeated for a 400: fasthttp's quote the raw request, headers and
 // all, which may hold the bearer token or personal data.
-func fiberProblem(c *fiber.Ctx, fe *fiber.Error) *Problem {
+func fiberProblem(fe *fiber.Error) *Problem {
 	p := &Problem{Status: fe.Code, Code: codeOfStatus[fe.Code], Detail: fe.Message}
 	if p.Code == "" {
 		p.Code = codeBadRequest

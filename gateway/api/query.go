@@ -1,6 +1,8 @@
 package api
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -12,25 +14,39 @@ import (
 	"carebed/store"
 )
 
-// parseTime reads an RFC 3339 time, Unix milliseconds, or a duration
-// relative to now ("-1h").
+// parseTime reads an RFC 3339 time, Unix milliseconds, "now", or a
+// duration before now ("-1h", "-90m"). An empty s gives def. Times come
+// back in UTC.
 func parseTime(s string, now time.Time, def time.Time) (time.Time, error) {
 	switch {
 	case s == "":
 		return def, nil
 	case s == "now":
-		return now, nil
-	case strings.HasPrefix(s, "-"):
+		return now.UTC(), nil
+	case strings.HasPrefix(s, "-") && !isDigits(s[1:]):
 		d, err := time.ParseDuration(s[1:])
 		if err != nil {
 			return time.Time{}, err
 		}
-		return now.Add(-d), nil
+		if d < 0 {
+			return time.Time{}, fmt.Errorf("relative time %q: want a positive duration after the minus", s)
+		}
+		return now.Add(-d).UTC(), nil
 	}
 	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.UnixMilli(ms), nil
+		return time.UnixMilli(ms).UTC(), nil
 	}
-	return time.Parse(time.RFC3339Nano, s)
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t.UTC(), err
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func (s *server) telemetry(c *fiber.Ctx) error {
@@ -38,7 +54,7 @@ func (s *server) telemetry(c *fiber.Ctx) error {
 	if _, err := s.Store.GetBed(c.UserContext(), bed); err != nil {
 		return err
 	}
-	now := s.Now()
+	now := s.Now().UTC()
 	q := telemetry.Query{BedID: bed, Field: string([]byte(c.Query("field")))}
 	if q.Field == "" {
 		return errBadRequest("field is required, e.g. field=heart_rate")
@@ -74,18 +90,18 @@ func (s *server) telemetry(c *fiber.Ctx) error {
 }
 
 func (s *server) listDeadLetters(c *fiber.Ctx) error {
-	f := store.DeadLetterFilter{Reason: devices.Reason(string([]byte(c.Query("reason")))), Limit: 100}
+	f := store.DeadLetterFilter{Reason: devices.Reason(string([]byte(c.Query("reason")))), Limit: store.DefaultLimit}
 	if l := c.Query("limit"); l != "" {
 		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 1000 {
-			return errBadRequest("limit must be 1..1000")
+		if err != nil || n < 1 || n > store.MaxLimit {
+			return errBadRequest(fmt.Sprintf("limit must be 1..%d", store.MaxLimit))
 		}
 		f.Limit = n
 	}
 	if b := c.Query("before"); b != "" {
 		n, err := strconv.ParseInt(b, 10, 64)
-		if err != nil {
-			return errBadRequest("before must be a dead letter id")
+		if err != nil || n < 1 {
+			return errBadRequest("before must be a dead letter id (the next of the previous page)")
 		}
 		f.Before = n
 	}
@@ -97,12 +113,20 @@ func (s *server) listDeadLetters(c *fiber.Ctx) error {
 		f.Since = t
 	}
 	items, err := s.Store.ListDeadLetters(c.UserContext(), f)
+	if errors.Is(err, store.ErrInvalid) {
+		// Only the query can be at fault here (a since out of range).
+		return errBadRequest(err.Error())
+	}
 	if err != nil {
 		return err
 	}
-	next := ""
-	if len(items) == f.Limit {
-		next = strconv.FormatInt(items[len(items)-1].ID, 10)
+	out, err := listOf(items, f.Limit, deadLetterID, func(last store.DeadLetter) ([]store.DeadLetter, error) {
+		more := f
+		more.Limit, more.Before = 1, last.ID
+		return s.Store.ListDeadLetters(c.UserContext(), more)
+	})
+	if err != nil {
+		return err
 	}
-	return c.JSON(list[store.DeadLetter]{Items: nonNil(items), Next: next})
+	return c.JSON(out)
 }

@@ -1,48 +1,13 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
-	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
 	"carebed/devices"
 	"carebed/store"
 )
-
-// list is the shape of every list response.
-type list[T any] struct {
-	Items []T    `json:"items"`
-	Next  string `json:"next,omitempty"`
-}
-
-func decodeBody(c *fiber.Ctx, v any) error {
-	if err := json.Unmarshal(c.Body(), v); err != nil {
-		return errBadRequest(fmt.Sprintf("request body is not the expected JSON: %v", err))
-	}
-	return nil
-}
-
-func page(c *fiber.Ctx) (store.Page, error) {
-	p := store.Page{Limit: 100, After: c.Query("after")}
-	if l := c.Query("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 1000 {
-			return p, errBadRequest("limit must be 1..1000")
-		}
-		p.Limit = n
-	}
-	return p, nil
-}
-
-func nextOf[T any](items []T, limit int, id func(T) string) string {
-	if len(items) < limit || len(items) == 0 {
-		return ""
-	}
-	return id(items[len(items)-1])
-}
 
 // pathID copies the id path parameter out of Fiber's request buffer.
 func pathID(c *fiber.Ctx) string { return string([]byte(c.Params("id"))) }
@@ -94,7 +59,13 @@ func (s *server) listAgencies(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(list[devices.Agency]{Items: nonNil(items), Next: nextOf(items, p.Limit, func(a devices.Agency) string { return a.ID })})
+	out, err := listOf(items, p.Limit, agencyID, func(last devices.Agency) ([]devices.Agency, error) {
+		return s.Store.ListAgencies(c.UserContext(), store.Page{Limit: 1, After: last.ID})
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
 }
 
 func (s *server) createBed(c *fiber.Ctx) error {
@@ -152,23 +123,51 @@ func (s *server) listBeds(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	items, err := s.Store.ListBeds(c.UserContext(), store.BedFilter{AgencyID: c.Query("agency"), Page: p})
+	f := store.BedFilter{AgencyID: c.Query("agency"), Page: p}
+	items, err := s.Store.ListBeds(c.UserContext(), f)
 	if err != nil {
 		return err
 	}
-	return c.JSON(list[devices.Bed]{Items: nonNil(items), Next: nextOf(items, p.Limit, func(b devices.Bed) string { return b.ID })})
+	out, err := listOf(items, p.Limit, bedID, func(last devices.Bed) ([]devices.Bed, error) {
+		f.Page = store.Page{Limit: 1, After: last.ID}
+		return s.Store.ListBeds(c.UserContext(), f)
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// deviceInput is a device as a client sends it. The health fields are
+// read-only: these shallower fields take whatever a client puts there (a
+// device it read back, say), so it is dropped instead of refused.
+type deviceInput struct {
+	devices.Device
+	LastSeen any `json:"last_seen"`
+	Online   any `json:"online"`
+	Battery  any `json:"battery"`
+	Tamper   any `json:"tamper"`
+}
+
+func decodeDevice(c *fiber.Ctx) (devices.Device, error) {
+	var in deviceInput
+	if err := decodeBody(c, &in); err != nil {
+		return devices.Device{}, err
+	}
+	d := in.Device
+	d.Health = devices.Health{}
+	return d, nil
 }
 
 func (s *server) createDevice(c *fiber.Ctx) error {
-	var d devices.Device
-	if err := decodeBody(c, &d); err != nil {
+	d, err := decodeDevice(c)
+	if err != nil {
 		return err
 	}
-	d.Health = devices.Health{} // read-only
 	if err := s.Store.CreateDevice(c.UserContext(), d); err != nil {
 		return err
 	}
-	d, err := s.Store.GetDevice(c.UserContext(), d.ID)
+	d, err = s.Store.GetDevice(c.UserContext(), d.ID)
 	if err != nil {
 		return err
 	}
@@ -189,15 +188,15 @@ func (s *server) getDevice(c *fiber.Ctx) error {
 }
 
 func (s *server) updateDevice(c *fiber.Ctx) error {
-	var d devices.Device
-	if err := decodeBody(c, &d); err != nil {
+	d, err := decodeDevice(c)
+	if err != nil {
 		return err
 	}
 	d.ID = pathID(c)
 	if err := s.Store.UpdateDevice(c.UserContext(), d); err != nil {
 		return err
 	}
-	d, err := s.Store.GetDevice(c.UserContext(), d.ID)
+	d, err = s.Store.GetDevice(c.UserContext(), d.ID)
 	if err != nil {
 		return err
 	}
@@ -220,14 +219,22 @@ func (s *server) listDevices(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	items, err := s.Store.ListDevices(c.UserContext(), store.DeviceFilter{BedID: c.Query("bed"), Page: p})
+	f := store.DeviceFilter{BedID: c.Query("bed"), Page: p}
+	items, err := s.Store.ListDevices(c.UserContext(), f)
 	if err != nil {
 		return err
 	}
 	for i := range items {
 		items[i] = s.withHealth(items[i])
 	}
-	return c.JSON(list[devices.Device]{Items: nonNil(items), Next: nextOf(items, p.Limit, func(d devices.Device) string { return d.ID })})
+	out, err := listOf(items, p.Limit, deviceID, func(last devices.Device) ([]devices.Device, error) {
+		f.Page = store.Page{Limit: 1, After: last.ID}
+		return s.Store.ListDevices(c.UserContext(), f)
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
 }
 
 // withHealth overlays the live health the monitor holds on the stored one,
@@ -248,12 +255,11 @@ func (s *server) listUnknown(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(list[store.UnknownDevice]{Items: nonNil(items), Next: nextOf(items, p.Limit, func(u store.UnknownDevice) string { return u.Key })})
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
+	out, err := listOf(items, p.Limit, unknownKey, func(last store.UnknownDevice) ([]store.UnknownDevice, error) {
+		return s.Store.ListUnknown(c.UserContext(), store.Page{Limit: 1, After: last.Key})
+	})
+	if err != nil {
+		return err
 	}
-	return s
+	return c.JSON(out)
 }
