@@ -149,3 +149,15 @@ func (m *Monitor) TakeDirty() map[string]Health {
 	clear(m.dirty)
 	return out
 }
+
+// MarkDirty puts devices back into the set TakeDirty returns, after a
+// failed save.
+func (m *Monitor) MarkDirty(health map[string]Health) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id := range health {
+		if _, ok := m.health[id]; ok {
+			m.dirty[id] = struct{}{}
+		}
+	}
+}

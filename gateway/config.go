@@ -44,6 +44,9 @@ type Config struct {
 
 	Heartbeats      map[string]time.Duration
 	ShutdownTimeout time.Duration
+	// DebugAddr, when set, serves Go's profiler (/debug/pprof) there.
+	// Keep it on loopback.
+	DebugAddr string
 }
 
 // Defaults returns the configuration of `carebed serve` with nothing set.
@@ -160,6 +163,11 @@ func (c Config) Validate() error {
 	for kind, d := range c.Heartbeats {
 		if d <= 0 {
 			bad("heartbeat", "%s: %v must be positive", kind, d)
+		}
+	}
+	if c.DebugAddr != "" {
+		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
+			bad("debug-addr", "%q is not host:port (e.g. 127.0.0.1:6060)", c.DebugAddr)
 		}
 	}
 	if c.ShutdownTimeout <= 0 {

@@ -13,6 +13,7 @@ import (
 type metrics struct {
 	reg          *prometheus.Registry
 	messages     *prometheus.CounterVec // by stream and result
+	byStream     map[string]map[string]prometheus.Counter
 	deadLetters  *prometheus.CounterVec // by reason
 	writeSeconds prometheus.Histogram
 	writePoints  *prometheus.CounterVec // by result: written, dropped, retried
@@ -49,9 +50,11 @@ func newMetrics() *metrics {
 	}
 	reg.MustRegister(m.messages, m.deadLetters, m.writeSeconds, m.writePoints)
 	// Pre-create the closed label sets so dashboards see zeros, not gaps.
+	m.byStream = map[string]map[string]prometheus.Counter{}
 	for _, s := range append(devices.Streams, "none") {
+		m.byStream[string(s)] = map[string]prometheus.Counter{}
 		for _, r := range []string{resultAccepted, resultRejected, resultUnknown} {
-			m.messages.WithLabelValues(string(s), r)
+			m.byStream[string(s)][r] = m.messages.WithLabelValues(string(s), r)
 		}
 	}
 	for _, r := range devices.Reasons {
@@ -60,4 +63,10 @@ func newMetrics() *metrics {
 	m.writePoints.WithLabelValues("written")
 	m.writePoints.WithLabelValues("dropped")
 	return m
+}
+
+// message is the counter of one stream and result; stream is a label from
+// streamLabel, result one of the result constants.
+func (m *metrics) message(stream, result string) prometheus.Counter {
+	return m.byStream[stream][result]
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"carebed/devices"
@@ -27,6 +28,10 @@ type deviceState struct {
 	db      *store.DB
 	metrics *metrics
 	log     *slog.Logger
+	// Health is saved at most every saveEvery: a crash loses at most that
+	// much of last_seen, never an observation (the journal keeps those).
+	saveEvery time.Duration
+	lastSave  atomic.Int64 // unix nanoseconds
 }
 
 func (d *deviceState) consume(ctx context.Context, batch []journal.Entry) error {
@@ -38,10 +43,10 @@ func (d *deviceState) consume(ctx context.Context, batch []journal.Entry) error 
 		stream := streamLabel(e.Topic)
 		switch reason := devices.ReasonOf(err); {
 		case err == nil:
-			d.metrics.messages.WithLabelValues(stream, resultAccepted).Inc()
+			d.metrics.message(stream, resultAccepted).Inc()
 			d.monitor.Observe(obs)
 		case reason == devices.ReasonUnknownDevice:
-			d.metrics.messages.WithLabelValues(stream, resultUnknown).Inc()
+			d.metrics.message(stream, resultUnknown).Inc()
 			u := unknown[obs.DeviceID]
 			if u.Key == "" {
 				u = store.UnknownDevice{Key: obs.DeviceID, FirstSeen: e.Received}
@@ -53,7 +58,7 @@ func (d *deviceState) consume(ctx context.Context, batch []journal.Entry) error 
 			if reason == "" { // not a rejection: a bug, but never lose the message
 				reason = devices.ReasonInvalidValue
 			}
-			d.metrics.messages.WithLabelValues(stream, resultRejected).Inc()
+			d.metrics.message(stream, resultRejected).Inc()
 			d.metrics.deadLetters.WithLabelValues(string(reason)).Inc()
 			dead = append(dead, store.DeadLetter{
 				Received: e.Received, Topic: e.Topic, Reason: reason,
@@ -75,6 +80,9 @@ func (d *deviceState) consume(ctx context.Context, batch []journal.Entry) error 
 			return fmt.Errorf("keep %d unknown devices: %w", len(list), err)
 		}
 	}
+	if time.Since(time.Unix(0, d.lastSave.Load())) < d.saveEvery {
+		return nil
+	}
 	return d.saveHealth(ctx)
 }
 
@@ -84,8 +92,10 @@ func (d *deviceState) saveHealth(ctx context.Context) error {
 		return nil
 	}
 	if err := d.db.SaveHealth(ctx, dirty); err != nil {
+		d.monitor.MarkDirty(dirty) // try again next time
 		return fmt.Errorf("save health of %d devices: %w", len(dirty), err)
 	}
+	d.lastSave.Store(time.Now().UnixNano())
 	return nil
 }
 

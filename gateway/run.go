@@ -76,10 +76,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info)) (e
 	}
 	parts.add("telemetry store", func(context.Context) error { return ts.Close() })
 
-	state := &deviceState{reg: reg, monitor: monitor, db: db, metrics: m, log: log}
+	state := &deviceState{reg: reg, monitor: monitor, db: db, metrics: m, log: log, saveEvery: time.Second}
 	writer := &telemetryWriter{reg: reg, store: ts, metrics: m, drops: drops, db: db}
 	parts.goRun("device state", failed, func(ctx context.Context) error {
-		return j.Consume(ctx, consumerDevices, 4096, state.consume)
+		err := j.Consume(ctx, consumerDevices, 4096, state.consume)
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return errors.Join(err, state.saveHealth(sctx)) // what the last batches changed
 	})
 	parts.goRun("device sweep", failed, func(ctx context.Context) error { return state.sweep(ctx, 10*time.Second) })
 	parts.goRun("telemetry writer", failed, func(ctx context.Context) error {
@@ -140,6 +143,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info)) (e
 		return <-errc
 	})
 
+	if cfg.DebugAddr != "" {
+		if err := serveDebug(cfg.DebugAddr, &parts, failed); err != nil {
+			return err
+		}
+	}
 	info := Info{HTTPAddr: ln.Addr().String(), BrokerURL: redactURL(brokerURL), AdminToken: adminToken}
 	if emb != nil {
 		info.EmbeddedBroker = emb.Addr()

@@ -127,6 +127,7 @@ var settings = []setting{
 			return strings.Join(out, ",")
 		}},
 	duration("shutdown-timeout", "how long a graceful stop may take", func(c *gateway.Config) *time.Duration { return &c.ShutdownTimeout }),
+	str("debug-addr", "serve Go's profiler (/debug/pprof) on this address; keep it on loopback", func(c *gateway.Config) *string { return &c.DebugAddr }),
 	boolean("journal-no-sync", "skip fsync in the journal (benchmarks only: loses messages on power failure)", func(c *gateway.Config) *bool { return &c.JournalNoSync }),
 }
 

@@ -20,6 +20,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"carebed/gateway/journal"
+	"carebed/gateway/mqttconn"
 )
 
 // Journal is where messages go before they are acknowledged.
@@ -142,6 +143,9 @@ func (s *Subscriber) Run(ctx context.Context, drain func(context.Context) error)
 		})
 	if s.opts.TLS != nil {
 		o.SetTLSConfig(s.opts.TLS)
+	}
+	if u, err := url.Parse(s.opts.URL); err == nil && mqttconn.Supports(u) {
+		o.SetCustomOpenConnectionFn(mqttconn.Open) // buffered reads, coalesced acks
 	}
 	client := mqtt.NewClient(o)
 	client.Connect() // with ConnectRetry the token completes only once connected or disconnected

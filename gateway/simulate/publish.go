@@ -6,13 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"carebed/gateway/mqttconn"
 )
 
 // Connection settings.
@@ -107,15 +108,8 @@ func newPublisher(broker string, runID string, i int, qos byte, w will, stats *c
 		// speaks for one representative device, see Run.
 		o.SetWill(w.topic, "offline", qos, true)
 	}
-	if u, err := url.Parse(broker); err == nil && (u.Scheme == "tcp" || u.Scheme == "mqtt") {
-		o.SetCustomOpenConnectionFn(func(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
-			d := net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}
-			c, err := d.Dial("tcp", u.Host)
-			if err != nil {
-				return nil, err
-			}
-			return newBatchConn(c), nil
-		})
+	if u, err := url.Parse(broker); err == nil && mqttconn.Supports(u) {
+		o.SetCustomOpenConnectionFn(mqttconn.Open)
 	}
 	return &publisher{client: mqtt.NewClient(o), qos: qos, stats: stats, win: make([]slot, inflightPerConn)}
 }
