@@ -79,14 +79,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info)) (e
 	state := &deviceState{reg: reg, monitor: monitor, db: db, metrics: m, log: log, saveEvery: time.Second}
 	writer := &telemetryWriter{reg: reg, store: ts, metrics: m, drops: drops, db: db}
 	parts.goRun("device state", failed, func(ctx context.Context) error {
-		err := j.Consume(ctx, consumerDevices, 4096, state.consume)
+		err := j.Consume(ctx, consumerDevices, 4096, state.consume, journal.WithLinger(20*time.Millisecond))
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		return errors.Join(err, state.saveHealth(sctx)) // what the last batches changed
 	})
 	parts.goRun("device sweep", failed, func(ctx context.Context) error { return state.sweep(ctx, 10*time.Second) })
 	parts.goRun("telemetry writer", failed, func(ctx context.Context) error {
-		return j.Consume(ctx, consumerTelemetry, 5000, writer.consume)
+		// Lingering up to 200 ms makes InfluxDB batches of thousands of
+		// points instead of one request per commit.
+		return j.Consume(ctx, consumerTelemetry, 5000, writer.consume, journal.WithLinger(200*time.Millisecond))
 	})
 	registerJournalMetrics(m.reg, j)
 

@@ -120,9 +120,13 @@ func (j *Journal) commitWaiter(index uint64) <-chan struct{} {
 // Stats.CorruptSkipped. Consume returns an error if the log cannot be read or
 // the cursor cannot be stored, and ErrClosed if the journal is closed under
 // it. Only one Consume per name may run at a time.
-func (j *Journal) Consume(ctx context.Context, name string, max int, fn func(ctx context.Context, batch []Entry) error) error {
+func (j *Journal) Consume(ctx context.Context, name string, max int, fn func(ctx context.Context, batch []Entry) error, opts ...ConsumeOption) error {
 	if max <= 0 {
 		max = defaultConsumeBatch
+	}
+	var co consumeOptions
+	for _, o := range opts {
+		o(&co)
 	}
 	c, err := j.acquire(name)
 	if err != nil {
@@ -138,6 +142,9 @@ func (j *Journal) Consume(ctx context.Context, name string, max int, fn func(ctx
 			return j.saveCursor(c, false)
 		}
 		next := c.pos.Load() + 1
+		if co.linger > 0 {
+			j.gather(ctx, next, max, co.linger, timer)
+		}
 		batch, err = j.Read(next, max, batch)
 		if len(batch) > 0 {
 			if !j.deliver(ctx, timer, batch, fn) {
@@ -162,6 +169,49 @@ func (j *Journal) Consume(ctx context.Context, name string, max int, fn func(ctx
 		}
 		if err := j.idle(ctx, c, timer); err != nil {
 			return err
+		}
+	}
+}
+
+// ConsumeOption tunes one consumer.
+type ConsumeOption func(*consumeOptions)
+
+type consumeOptions struct {
+	linger time.Duration
+}
+
+// WithLinger lets a consumer wait up to d for a full batch once at least
+// one entry is there, trading a little latency for fewer, larger batches
+// (a time-series writer, say). The alarm path should not linger.
+func WithLinger(d time.Duration) ConsumeOption {
+	return func(o *consumeOptions) { o.linger = d }
+}
+
+// gather waits, from the moment an entry at or after next is committed,
+// until max entries are there or linger has passed.
+func (j *Journal) gather(ctx context.Context, next uint64, max int, linger time.Duration, timer *time.Timer) {
+	if j.committed.Load() < next {
+		return // nothing yet: idle waits for the first entry
+	}
+	timer.Reset(linger)
+	defer timer.Stop()
+	for {
+		last := j.committed.Load()
+		if last+1-next >= uint64(max) {
+			return
+		}
+		commit := j.commitWaiter(last)
+		if commit == nil {
+			continue
+		}
+		select {
+		case <-commit:
+		case <-timer.C:
+			return
+		case <-ctx.Done():
+			return
+		case <-j.closed:
+			return
 		}
 	}
 }

@@ -307,3 +307,50 @@ func TestReadRanges(t *testing.T) {
 		})
 	}
 }
+
+func TestConsumeWithLingerBatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := openJournal(t, Options{Dir: t.TempDir(), NoSync: true})
+		run(t, j)
+		batches := make(chan []uint64, 10)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() {
+			done <- j.Consume(ctx, "telemetry", 3, func(_ context.Context, b []Entry) error {
+				var idx []uint64
+				for _, e := range b {
+					idx = append(idx, e.Index)
+				}
+				batches <- idx
+				return nil
+			}, WithLinger(time.Second))
+		}()
+		synctest.Wait()
+		appendWait(t, j, rec(1))
+		time.Sleep(500 * time.Millisecond)
+		synctest.Wait()
+		if len(batches) != 0 {
+			t.Fatalf("Consume delivered %v half way through the linger, want nothing yet", <-batches)
+		}
+		appendWait(t, j, rec(2), rec(3)) // a full batch ends the linger early
+		synctest.Wait()
+		if got := <-batches; !slices.Equal(got, []uint64{1, 2, 3}) {
+			t.Errorf("full batch = %v, want [1 2 3]", got)
+		}
+		appendWait(t, j, rec(4))
+		time.Sleep(999 * time.Millisecond)
+		synctest.Wait()
+		if len(batches) != 0 {
+			t.Fatalf("Consume delivered %v before the linger ended, want nothing yet", <-batches)
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if got := <-batches; !slices.Equal(got, []uint64{4}) {
+			t.Errorf("batch after the linger = %v, want [4]", got)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Consume() = %v, want nil", err)
+		}
+	})
+}
