@@ -74,7 +74,7 @@ now() { date +%s.%N; }
 start_gateway() {
   CAREBED_ADMIN_TOKEN=$TOKEN "$work/carebed" serve --data-dir "$work/data" --http-addr "127.0.0.1:$HTTP_PORT" \
     --mqtt-listen off --mqtt-url "tcp://127.0.0.1:$MQTT_PORT" --mqtt-client-id carebed-bench \
-    --influx-url "$INFLUX" --influx-bucket carebed/autogen ${DEBUG_ADDR:+--debug-addr $DEBUG_ADDR} >>"$work/gateway.log" 2>&1 &
+    --influx-url "$INFLUX" --influx-bucket carebed/autogen ${DEBUG_ADDR:+--debug-addr $DEBUG_ADDR} ${GATEWAY_FLAGS:-} >>"$work/gateway.log" 2>&1 &
   GW=$!; pids+=($GW)
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null && break; sleep 0.1; done
   for _ in $(seq 100); do curl -s "http://127.0.0.1:$HTTP_PORT/readyz" | grep -q '"ready":true' && break; sleep 0.1; done
@@ -100,6 +100,7 @@ live_rss=$(peak_rss_mib "$GW")
 live_count=$(count)
 
 # Drain: stop the gateway, queue MESSAGES in its session, start it, time it.
+curl -s "http://127.0.0.1:$HTTP_PORT/metrics" | grep -E "^carebed_journal_(commits|committed|duplicates)" | sed "s/^/  live: /"
 kill -TERM "$GW"; wait "$GW" 2>/dev/null || true
 "$work/carebed-sim" --broker "tcp://127.0.0.1:$MQTT_PORT" --beds "$BEDS" --fast --count "$MESSAGES" --conns "$CONNS" --stream vitals --seed 2 2>"$work/sim-drain.log"
 t2=$(now)

@@ -62,7 +62,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info)) (e
 		return err
 	}
 
-	j, err := journal.Open(journal.Options{Dir: filepath.Join(cfg.DataDir, "journal"), MaxUnacked: cfg.MaxUnacked, NoSync: cfg.JournalNoSync})
+	j, err := journal.Open(journal.Options{
+		Dir: filepath.Join(cfg.DataDir, "journal"), MaxUnacked: cfg.MaxUnacked, NoSync: cfg.JournalNoSync,
+		CommitInterval: 2 * time.Millisecond, // at most 500 fsyncs a second; 2 ms more per acknowledgement
+	})
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
@@ -301,6 +304,12 @@ func registerJournalMetrics(reg *prometheus.Registry, j *journal.Journal) {
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "carebed_journal_committed_total", Help: "Messages committed to the journal.",
 	}, func() float64 { return float64(j.Stats().Committed) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "carebed_journal_commits_total", Help: "Group commits (one fsync each).",
+	}, func() float64 { return float64(j.Stats().Commits) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "carebed_journal_commit_seconds_total", Help: "Time spent writing and syncing commits.",
+	}, func() float64 { return float64(j.Stats().CommitNanos) / 1e9 }))
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "carebed_journal_duplicates_total", Help: "Redelivered messages recognised as duplicates and dropped.",
 	}, func() float64 { return float64(j.Stats().Duplicates) }))

@@ -218,11 +218,16 @@ func (j *Journal) write(b *pendingBatch, recs []pending) (handoff, error) {
 // group durable, then publishes it and runs its acks in order.
 func (j *Journal) syncLoop() error {
 	defer close(j.syncStop)
+	var last time.Time
 	for h := range j.toSync {
 		if h.barrier != nil {
 			close(h.barrier)
 			continue
 		}
+		if wait := j.opts.CommitInterval - time.Since(last); wait > 0 && !j.opts.NoSync {
+			time.Sleep(wait) // the writer holds the next group open meanwhile
+		}
+		last = time.Now()
 		if err := j.sync(h); err != nil {
 			return err
 		}

@@ -62,7 +62,12 @@ type Options struct {
 	Retain          int           // records kept behind the slowest cursor (>= DedupeWindow); default DedupeWindow
 	SegmentSize     int           // target size of a log segment file
 	TruncateEvery   time.Duration // period of front truncation
-	NoSync          bool          // tests and benchmarks only: skip fsync
+	// CommitInterval is the least time between two fsyncs. Records arriving
+	// meanwhile join the next group, so a busy journal makes fewer, larger
+	// commits; it adds at most this much to a record's acknowledgement.
+	// Zero commits as fast as the disk syncs.
+	CommitInterval time.Duration
+	NoSync         bool // tests and benchmarks only: skip fsync
 }
 
 func (o Options) withDefaults() (Options, error) {
