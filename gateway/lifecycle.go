@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // lifecycle remembers how each started part stops, and stops them in
-// reverse order.
+// reverse order. Its errgroup owns every goroutine it starts: stop returns
+// only after all of them have returned (or the deadline passed).
 type lifecycle struct {
 	stops []namedStop
+	group errgroup.Group
 }
 
 type namedStop struct {
@@ -29,7 +33,7 @@ func (l *lifecycle) add(name string, stop func(context.Context) error) {
 func (l *lifecycle) goRun(name string, failed chan<- error, fn func(context.Context) error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() {
+	l.group.Go(func() error {
 		err := fn(ctx)
 		if err != nil && ctx.Err() == nil {
 			select {
@@ -38,7 +42,8 @@ func (l *lifecycle) goRun(name string, failed chan<- error, fn func(context.Cont
 			}
 		}
 		done <- err
-	}()
+		return nil // errors travel through failed and stop
+	})
 	l.add(name, func(sctx context.Context) error {
 		cancel()
 		select {
@@ -60,6 +65,13 @@ func (l *lifecycle) stop(ctx context.Context, log *slog.Logger) error {
 		}
 	}
 	l.stops = nil
+	waited := make(chan struct{})
+	go func() { _ = l.group.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("goroutines still running at the shutdown deadline: %w", ctx.Err()))
+	}
 	return errors.Join(errs...)
 }
 
