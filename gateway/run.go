@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -98,7 +99,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info)) (e
 	var emb *broker.Broker
 	brokerURL := cfg.BrokerURL()
 	if addr := cfg.EmbeddedBroker(); addr != "" {
-		emb, err = broker.Start(broker.Options{Addr: addr, DataDir: filepath.Join(cfg.DataDir, "broker"), MaxInflight: max(cfg.MaxUnacked, 1024), Logger: log})
+		bopts := broker.Options{Addr: addr, DataDir: filepath.Join(cfg.DataDir, "broker"), MaxInflight: max(cfg.MaxUnacked, 1024), Logger: log}
+		emb, err = broker.Start(bopts)
+		if err != nil && cfg.Demo && errors.Is(err, syscall.EADDRINUSE) {
+			// A demo should run even where a broker already holds 1883.
+			bopts.Addr = "127.0.0.1:0"
+			emb, err = broker.Start(bopts)
+			if err == nil {
+				log.Warn("address taken; the demo's embedded broker listens elsewhere", "wanted", addr, "listening", emb.Addr())
+			}
+		}
 		if err != nil {
 			return err
 		}

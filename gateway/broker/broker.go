@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -55,7 +56,7 @@ func Start(opts Options) (*Broker, error) {
 	}
 	srv := mqtt.New(&mqtt.Options{
 		Capabilities: caps,
-		Logger:       logger.With("component", "broker"),
+		Logger:       slog.New(quiet{logger.Handler()}).With("component", "broker"),
 		InlineClient: false,
 	})
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
@@ -75,9 +76,11 @@ func Start(opts Options) (*Broker, error) {
 	}
 	tcp := listeners.NewTCP(listeners.Config{ID: "tcp", Address: opts.Addr})
 	if err := srv.AddListener(tcp); err != nil {
+		_ = srv.Close() // releases the session store for a retry
 		return nil, fmt.Errorf("embedded broker listen %s: %w (set mqtt-listen to a free address or \"off\")", opts.Addr, err)
 	}
 	if err := srv.Serve(); err != nil {
+		_ = srv.Close()
 		return nil, fmt.Errorf("embedded broker: %w", err)
 	}
 	return &Broker{srv: srv, addr: tcp.Address()}, nil
@@ -97,3 +100,28 @@ func (b *Broker) Close(ctx context.Context) error {
 		return errors.Join(errors.New("embedded broker: close timed out"), ctx.Err())
 	}
 }
+
+// quiet passes on the broker's warnings and errors, except the bolt store's
+// "key not found" for $SYS data that a new store does not have yet.
+type quiet struct{ slog.Handler }
+
+func (q quiet) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && q.Handler.Enabled(ctx, l)
+}
+
+func (q quiet) Handle(ctx context.Context, r slog.Record) error {
+	missing := false
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "error" && strings.Contains(a.Value.String(), "key not found") {
+			missing = true
+		}
+		return !missing
+	})
+	if missing {
+		return nil
+	}
+	return q.Handler.Handle(ctx, r)
+}
+
+func (q quiet) WithAttrs(as []slog.Attr) slog.Handler { return quiet{q.Handler.WithAttrs(as)} }
+func (q quiet) WithGroup(g string) slog.Handler       { return quiet{q.Handler.WithGroup(g)} }
