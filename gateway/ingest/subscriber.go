@@ -111,6 +111,7 @@ func (s *Subscriber) Run(ctx context.Context, drain func(context.Context) error)
 		SetPassword(s.opts.Password).
 		SetCleanSession(false). // keep queued QoS1 messages while we are away
 		SetAutoAckDisabled(true).
+		SetStore(noStore{}).   // the journal and the broker session are the durable copies
 		SetOrderMatters(true). // acks in arrival order; the handler never blocks for long
 		SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).
