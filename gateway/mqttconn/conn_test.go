@@ -52,4 +52,3 @@ func TestBatchConnDeliversEverythingBeforeClose(t *testing.T) {
 		t.Errorf("Write after Close = nil error, want one")
 	}
 }
-
