@@ -65,7 +65,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info)) (e
 
 	j, err := journal.Open(journal.Options{
 		Dir: filepath.Join(cfg.DataDir, "journal"), MaxUnacked: cfg.MaxUnacked, NoSync: cfg.JournalNoSync,
-		CommitInterval: 2 * time.Millisecond, // at most 500 fsyncs a second; 2 ms more per acknowledgement
+		CommitInterval: 5 * time.Millisecond, // at most 200 fsyncs a second; 5 ms more per acknowledgement
 	})
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)

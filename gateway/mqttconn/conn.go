@@ -11,6 +11,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/url"
+	"runtime"
 	"sync"
 	"time"
 
@@ -135,6 +136,10 @@ func (b *batchConn) flush() {
 	spare := make([]byte, 0, 64<<10)
 	for {
 		<-b.wake
+		// Let the writers that are already running add their packets, so
+		// a burst (the acknowledgements of one journal commit) leaves in
+		// one system call rather than one each.
+		runtime.Gosched()
 		b.mu.Lock()
 		out := b.pending
 		b.pending = spare[:0]
