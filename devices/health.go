@@ -74,6 +74,19 @@ func (m *Monitor) Forget(id string) {
 func (m *Monitor) Observe(o Observation) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.observe(o)
+}
+
+// ObserveAll updates health from a batch of observations, in order.
+func (m *Monitor) ObserveAll(batch []Observation) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, o := range batch {
+		m.observe(o)
+	}
+}
+
+func (m *Monitor) observe(o Observation) {
 	t := m.health[o.DeviceID]
 	if t == nil {
 		t = &tracked{kind: o.Kind}

@@ -32,21 +32,26 @@ type deviceState struct {
 	// much of last_seen, never an observation (the journal keeps those).
 	saveEvery time.Duration
 	lastSave  atomic.Int64 // unix nanoseconds
+	accepted  []devices.Observation
 }
 
 func (d *deviceState) consume(ctx context.Context, batch []journal.Entry) error {
 	var dead []store.DeadLetter
-	unknown := map[string]store.UnknownDevice{}
+	var unknown map[string]store.UnknownDevice
+	d.accepted = d.accepted[:0]
+	counts := map[[2]string]int{} // stream, result
 	for _, e := range batch {
-		msg := devices.Message{Topic: e.Topic, Payload: e.Payload, Received: e.Received}
-		obs, err := d.reg.Observe(msg)
+		obs, err := d.reg.Observe(devices.Message{Topic: e.Topic, Payload: e.Payload, Received: e.Received})
 		stream := streamLabel(e.Topic)
 		switch reason := devices.ReasonOf(err); {
 		case err == nil:
-			d.metrics.message(stream, resultAccepted).Inc()
-			d.monitor.Observe(obs)
+			counts[[2]string{stream, resultAccepted}]++
+			d.accepted = append(d.accepted, obs)
 		case reason == devices.ReasonUnknownDevice:
-			d.metrics.message(stream, resultUnknown).Inc()
+			counts[[2]string{stream, resultUnknown}]++
+			if unknown == nil {
+				unknown = map[string]store.UnknownDevice{}
+			}
 			u := unknown[obs.DeviceID]
 			if u.Key == "" {
 				u = store.UnknownDevice{Key: obs.DeviceID, FirstSeen: e.Received}
@@ -58,8 +63,7 @@ func (d *deviceState) consume(ctx context.Context, batch []journal.Entry) error 
 			if reason == "" { // not a rejection: a bug, but never lose the message
 				reason = devices.ReasonInvalidValue
 			}
-			d.metrics.message(stream, resultRejected).Inc()
-			d.metrics.deadLetters.WithLabelValues(string(reason)).Inc()
+			counts[[2]string{stream, resultRejected}]++
 			dead = append(dead, store.DeadLetter{
 				Received: e.Received, Topic: e.Topic, Reason: reason,
 				Detail: err.Error(), Payload: string(e.Payload), Size: len(e.Payload),
@@ -79,6 +83,14 @@ func (d *deviceState) consume(ctx context.Context, batch []journal.Entry) error 
 		if err := d.db.SaveUnknown(ctx, list); err != nil {
 			return fmt.Errorf("keep %d unknown devices: %w", len(list), err)
 		}
+	}
+	// Counted once the batch is kept, so a retried batch is not counted twice.
+	d.monitor.ObserveAll(d.accepted)
+	for k, n := range counts {
+		d.metrics.message(k[0], k[1]).Add(float64(n))
+	}
+	for _, l := range dead {
+		d.metrics.deadLetters.WithLabelValues(string(l.Reason)).Inc()
 	}
 	if time.Since(time.Unix(0, d.lastSave.Load())) < d.saveEvery {
 		return nil
