@@ -1,7 +1,9 @@
 // Package broker runs the embedded MQTT broker that CareBed uses when no
-// external broker is configured. It keeps sessions, queued QoS1 messages and
-// retained messages in a bbolt file so a restart loses nothing that was
-// acknowledged to a publisher.
+// external broker is configured. It keeps sessions, subscriptions, queued
+// QoS1 messages and retained messages in a bbolt file. Known gap: after a
+// restart of this broker the stored queue of an offline persistent session
+// is loaded but not redelivered, so production deployments use Mosquitto or
+// EMQX (configs/).
 //
 // It must never decode device payloads: the gateway subscribes to it like
 // to any other broker.
