@@ -1,9 +1,9 @@
 // Package broker runs the embedded MQTT broker that CareBed uses when no
 // external broker is configured. It keeps sessions, subscriptions, queued
-// QoS1 messages and retained messages in a bbolt file. Known gap: after a
-// restart of this broker the stored queue of an offline persistent session
-// is loaded but not redelivered, so production deployments use Mosquitto or
-// EMQX (configs/).
+// QoS1 messages and retained messages in a Pebble store written in sync
+// mode, so a restart of the broker loses nothing it acknowledged to a
+// publisher. (mochi's bbolt store does not keep a queued message's packet
+// id, and a restarted broker then never redelivers it.)
 //
 // It must never decode device payloads: the gateway subscribes to it like
 // to any other broker.
@@ -17,13 +17,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
-	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
+	"github.com/mochi-mqtt/server/v2/hooks/storage/pebble"
 	"github.com/mochi-mqtt/server/v2/listeners"
-	"go.etcd.io/bbolt"
 )
 
 // Options configure the embedded broker.
@@ -68,10 +66,8 @@ func Start(opts Options) (*Broker, error) {
 		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
 			return nil, fmt.Errorf("embedded broker data dir: %w", err)
 		}
-		err := srv.AddHook(new(bolt.Hook), &bolt.Options{
-			Path:    filepath.Join(opts.DataDir, "broker.db"),
-			Options: &bbolt.Options{Timeout: 2 * time.Second},
-		})
+		// Sync mode: a QoS1 message is on disk before the publisher's PUBACK.
+		err := srv.AddHook(new(pebble.Hook), &pebble.Options{Path: filepath.Join(opts.DataDir, "sessions"), Mode: "Sync"})
 		if err != nil {
 			return nil, fmt.Errorf("embedded broker store %s: %w", opts.DataDir, err)
 		}

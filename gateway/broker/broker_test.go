@@ -31,8 +31,15 @@ func connect(t *testing.T, addr, id string, clean bool, onMsg mqtt.MessageHandle
 }
 
 // TestBrokerQueuesForPersistentSession: a QoS1 message published while a
-// persistent subscriber is away reaches it when it comes back.
+// persistent subscriber is away reaches it when it comes back, also when the
+// broker restarted in between.
 func TestBrokerQueuesForPersistentSession(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(map[bool]string{false: "no restart", true: "restart"}[restart], func(t *testing.T) { queuedMessage(t, restart) })
+	}
+}
+
+func queuedMessage(t *testing.T, restart bool) {
 	dir := t.TempDir()
 	b := startBroker(t, dir, "127.0.0.1:0")
 	addr := b.Addr()
@@ -49,6 +56,14 @@ func TestBrokerQueuesForPersistentSession(t *testing.T) {
 	}
 	pub.Disconnect(100)
 
+	if restart {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := b.Close(ctx); err != nil {
+			t.Fatalf("Close() = %v", err)
+		}
+		b = startBroker(t, dir, addr)
+	}
 	defer b.Close(context.Background())
 
 	got := make(chan string, 1)
