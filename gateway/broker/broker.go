@@ -21,6 +21,8 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/hooks/storage/pebble"
+
+	pebbledb "github.com/cockroachdb/pebble"
 	"github.com/mochi-mqtt/server/v2/listeners"
 )
 
@@ -67,7 +69,10 @@ func Start(opts Options) (*Broker, error) {
 			return nil, fmt.Errorf("embedded broker data dir: %w", err)
 		}
 		// Sync mode: a QoS1 message is on disk before the publisher's PUBACK.
-		err := srv.AddHook(new(pebble.Hook), &pebble.Options{Path: filepath.Join(opts.DataDir, "sessions"), Mode: "Sync"})
+		err := srv.AddHook(new(pebble.Hook), &pebble.Options{
+			Path: filepath.Join(opts.DataDir, "sessions"), Mode: "Sync",
+			Options: &pebbledb.Options{Logger: pebbleLog{logger.With("component", "broker-store")}},
+		})
 		if err != nil {
 			return nil, fmt.Errorf("embedded broker store %s: %w", opts.DataDir, err)
 		}
@@ -123,3 +128,14 @@ func (q quiet) Handle(ctx context.Context, r slog.Record) error {
 
 func (q quiet) WithAttrs(as []slog.Attr) slog.Handler { return quiet{q.Handler.WithAttrs(as)} }
 func (q quiet) WithGroup(g string) slog.Handler       { return quiet{q.Handler.WithGroup(g)} }
+
+// pebbleLog keeps the session store's routine messages (WAL replays,
+// compactions) out of the gateway's log; fatal ones still reach it.
+type pebbleLog struct{ log *slog.Logger }
+
+func (pebbleLog) Infof(string, ...any) {}
+
+func (p pebbleLog) Fatalf(format string, args ...any) {
+	p.log.Error(fmt.Sprintf(format, args...))
+	os.Exit(1) // pebble's contract: Fatalf does not return
+}
