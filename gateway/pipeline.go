@@ -33,19 +33,15 @@ type deviceState struct {
 	saveEvery time.Duration
 	lastSave  atomic.Int64 // unix nanoseconds
 	accepted  []devices.Observation
-	decoded   *decoded // shared with the telemetry writer
-	slots     []decodedSlot
 }
 
 func (d *deviceState) consume(ctx context.Context, batch []journal.Entry) error {
 	var dead []store.DeadLetter
 	var unknown map[string]store.UnknownDevice
 	d.accepted = d.accepted[:0]
-	d.slots = d.slots[:0]
 	counts := map[[2]string]int{} // stream, result
 	for _, e := range batch {
 		obs, err := d.reg.Observe(devices.Message{Topic: e.Topic, Payload: e.Payload, Received: e.Received})
-		d.slots = append(d.slots, decodedSlot{index: e.Index, obs: obs, ok: err == nil})
 		stream := streamLabel(e.Topic)
 		switch reason := devices.ReasonOf(err); {
 		case err == nil:
@@ -89,8 +85,6 @@ func (d *deviceState) consume(ctx context.Context, batch []journal.Entry) error 
 		}
 	}
 	// Counted once the batch is kept, so a retried batch is not counted twice.
-	d.decoded.put(d.slots)
-	clear(d.slots)
 	d.monitor.ObserveAll(d.accepted)
 	for k, n := range counts {
 		d.metrics.message(k[0], k[1]).Add(float64(n))
@@ -158,14 +152,18 @@ type telemetryWriter struct {
 	metrics *metrics
 	drops   *dropBox
 	db      *store.DB
-	decoded *decoded
 	obs     []devices.Observation
-	found   []decodedSlot
 }
 
 func (t *telemetryWriter) consume(ctx context.Context, batch []journal.Entry) error {
-	// Rejected messages are counted and kept by the device-state consumer.
-	t.obs, t.found = t.decoded.observe(t.reg, batch, t.obs[:0], t.found)
+	t.obs = t.obs[:0]
+	for _, e := range batch {
+		o, err := t.reg.Observe(devices.Message{Topic: e.Topic, Payload: e.Payload, Received: e.Received})
+		if err != nil || len(o.Fields) == 0 {
+			continue // counted and kept by the device-state consumer
+		}
+		t.obs = append(t.obs, o)
+	}
 	if len(t.obs) == 0 {
 		return nil
 	}

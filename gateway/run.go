@@ -80,11 +80,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info)) (e
 	}
 	parts.add("telemetry store", func(context.Context) error { return ts.Close() })
 
-	// The device-state consumer runs ahead of the telemetry writer (which
-	// lingers for full batches) and shares what it decoded.
-	shared := newDecoded(16384)
-	state := &deviceState{reg: reg, monitor: monitor, db: db, metrics: m, log: log, saveEvery: time.Second, decoded: shared}
-	writer := &telemetryWriter{reg: reg, store: ts, metrics: m, drops: drops, db: db, decoded: shared}
+	state := &deviceState{reg: reg, monitor: monitor, db: db, metrics: m, log: log, saveEvery: time.Second}
+	writer := &telemetryWriter{reg: reg, store: ts, metrics: m, drops: drops, db: db}
 	parts.goRun("device state", failed, func(ctx context.Context) error {
 		err := j.Consume(ctx, consumerDevices, 4096, state.consume, journal.WithLinger(20*time.Millisecond))
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
