@@ -94,13 +94,14 @@ func (s *Subscriber) Received() uint64 { return s.received.Load() }
 // committed and acknowledged.
 func (s *Subscriber) Run(ctx context.Context, drain func(context.Context) error) error {
 	s.accepting.Store(true)
+	var dialer *mqttconn.Dialer
 	handler := func(_ mqtt.Client, m mqtt.Message) {
 		s.received.Add(1)
 		if !s.accepting.Load() {
 			return // not acknowledged: the broker redelivers it to the next session
 		}
 		rec := journal.Record{Received: time.Now(), Topic: m.Topic(), Payload: m.Payload(), Duplicate: m.Duplicate()}
-		if err := s.journal.Append(ctx, rec, m.Ack); err != nil {
+		if err := s.journal.Append(ctx, rec, ackFor(m, dialer)); err != nil {
 			s.refused.Add(1)
 		}
 	}
@@ -146,7 +147,8 @@ func (s *Subscriber) Run(ctx context.Context, drain func(context.Context) error)
 		o.SetTLSConfig(s.opts.TLS)
 	}
 	if u, err := url.Parse(s.opts.URL); err == nil && mqttconn.Supports(u) {
-		o.SetCustomOpenConnectionFn(mqttconn.Open) // buffered reads, coalesced acks
+		dialer = &mqttconn.Dialer{}
+		o.SetCustomOpenConnectionFn(dialer.Open) // buffered reads, coalesced acks
 	}
 	client := mqtt.NewClient(o)
 	client.Connect() // with ConnectRetry the token completes only once connected or disconnected
@@ -163,6 +165,27 @@ func (s *Subscriber) Run(ctx context.Context, drain func(context.Context) error)
 	client.Disconnect(250)
 	s.connected.Store(false)
 	return nil
+}
+
+// ackFor returns how message m is acknowledged once it is journaled. On a
+// connection of our own, the PUBACK is written straight to the connection
+// the message arrived on (MQTT 3.1.1 §3.4: 0x40, length 2, packet id), in
+// the journal's commit order; paho's own Ack passes every acknowledgement
+// through two goroutines and their channels. If that connection has closed
+// meanwhile, the write fails and the broker redelivers the message to the
+// next session, where it is recognised as a duplicate.
+func ackFor(m mqtt.Message, dialer *mqttconn.Dialer) func() {
+	if dialer == nil || m.Qos() != 1 {
+		return m.Ack
+	}
+	w := dialer.Latest()
+	if w == nil {
+		return m.Ack
+	}
+	id := m.MessageID()
+	return func() {
+		_, _ = w.Write([]byte{0x40, 0x02, byte(id >> 8), byte(id)})
+	}
 }
 
 // redact drops credentials from a URL before it is logged.

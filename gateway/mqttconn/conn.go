@@ -9,10 +9,12 @@ package mqttconn
 import (
 	"bufio"
 	"crypto/tls"
+	"io"
 	"net"
 	"net/url"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -191,4 +193,31 @@ func (b *batchConn) Close() error {
 	}
 	<-b.done
 	return b.Conn.Close()
+}
+
+// Dialer opens connections like Open and remembers the newest one, so that
+// a client can write to the connection a message arrived on (paho stops a
+// connection's workers before it dials the next, so while a message is
+// being handled the newest connection is its own).
+type Dialer struct {
+	latest atomic.Pointer[batchConn]
+}
+
+// Open is paho's CustomOpenConnectionFn.
+func (d *Dialer) Open(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
+	c, err := Open(u, o)
+	if err != nil {
+		return nil, err
+	}
+	d.latest.Store(c.(*batchConn))
+	return c, nil
+}
+
+// Latest is the newest connection, or nil before the first one. Writes to
+// it after it has closed fail; they never reach a newer connection.
+func (d *Dialer) Latest() io.Writer {
+	if c := d.latest.Load(); c != nil {
+		return c
+	}
+	return nil
 }
