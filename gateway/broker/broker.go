@@ -5,9 +5,10 @@
 // publisher. (mochi's bbolt store does not keep a queued message's packet
 // id, and a restarted broker then never redelivers it.)
 //
-// Known gap: when a persistent session reconnects to a broker that did not
-// restart, a message queued while it was away is lost in about 1 case in
-// 20 (seen in this package's tests with mochi v2.7.9). Production
+// Known gap: a message published just after a persistent subscriber went
+// away is, in about 1 case in 20, never queued for it (its inflight count
+// stays 0), and the reconnecting session does not get it (seen in this
+// package's tests with mochi v2.7.9, broker not restarted). Production
 // deployments use Mosquitto or EMQX (configs/).
 //
 // It must never decode device payloads: the gateway subscribes to it like
