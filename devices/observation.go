@@ -40,10 +40,10 @@ const (
 // Field is one named value of a reading (heart_rate=72, in_bed=true).
 type Field struct {
 	Name string
-	Type FieldType
-	F    float64
-	B    bool
 	S    string
+	F    float64
+	Type FieldType
+	B    bool
 }
 
 // FloatField, BoolField and StringField build a Field.
