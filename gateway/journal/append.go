@@ -60,15 +60,9 @@ func (j *Journal) Append(ctx context.Context, rec Record, ack func()) error {
 		if j.unacked == 0 || (j.unacked < j.opts.MaxUnacked && j.unackedBytes+size <= j.opts.MaxUnackedBytes) {
 			break
 		}
-		room := j.space
-		j.spaceWaiters = true
-		j.mu.Unlock()
-		select {
-		case <-room:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := j.waitSpaceLocked(ctx); err != nil {
+			return err
 		}
-		j.mu.Lock()
 	}
 	p := j.pending
 	wake := len(p.recs) == 0
@@ -102,17 +96,26 @@ func (j *Journal) Drain(ctx context.Context) error {
 			j.mu.Unlock()
 			return fmt.Errorf("drain journal: %w", err)
 		}
-		room := j.space
-		j.spaceWaiters = true
-		j.mu.Unlock()
-		select {
-		case <-room:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := j.waitSpaceLocked(ctx); err != nil {
+			return err
 		}
-		j.mu.Lock()
 	}
 	j.mu.Unlock()
+	return nil
+}
+
+// waitSpaceLocked waits, with j.mu released, until a commit frees room or
+// ctx ends. It returns with j.mu held, or unlocked with ctx.Err().
+func (j *Journal) waitSpaceLocked(ctx context.Context) error {
+	room := j.space
+	j.spaceWaiters = true
+	j.mu.Unlock()
+	select {
+	case <-room:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	j.mu.Lock()
 	return nil
 }
 
