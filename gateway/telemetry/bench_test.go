@@ -78,24 +78,16 @@ func BenchmarkEncode(b *testing.B) {
 
 func BenchmarkInfluxWrite(b *testing.B) {
 	db := gatewaytest.StartInfluxDB(b)
-	s := newInflux(b, db.URL, db.Bucket, nil)
-	obs, move := benchObservations()
-	ctx := context.Background()
-	n := 0
-	b.ReportAllocs()
-	cpu := cpuTime()
-	for b.Loop() {
-		n++
-		move(n)
-		if err := s.Write(ctx, obs); err != nil {
-			b.Fatalf("Write() = %v", err)
-		}
-	}
-	reportPoints(b, cpu)
+	benchWrite(b, newInflux(b, db.URL, db.Bucket, nil))
 }
 
 func BenchmarkEmbeddedWrite(b *testing.B) {
-	s := openEmbedded(b, nil)
+	benchWrite(b, openEmbedded(b, nil))
+}
+
+// benchWrite writes batches of 5,000 observations, moved in time each round
+// so that every point is new.
+func benchWrite(b *testing.B, s Store) {
 	obs, move := benchObservations()
 	ctx := context.Background()
 	n := 0
