@@ -77,6 +77,12 @@ var migrations = []string{
 		size      INTEGER NOT NULL
 	);
 	CREATE INDEX dead_letters_reason ON dead_letters (reason, id);`,
+
+	// 4: alerts, their trail, rule state, escalation and notifications.
+	alertsSchema,
+
+	// 5: devices announced by discovery, waiting to be accepted.
+	discoverySchema,
 }
 
 // migrate brings the schema to version len(steps), applying in one
