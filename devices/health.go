@@ -40,6 +40,13 @@ type Monitor struct {
 type tracked struct {
 	Health
 	kind Kind
+	// silenced: Sweep marked it offline; any word from it, or through it
+	// for a hub, brings it back.
+	silenced bool
+	// willed: a hub that reported its availability. Its broker's will
+	// message says when it goes away, and a Zigbee2MQTT bridge publishes
+	// nothing periodic, so Sweep leaves it alone.
+	willed bool
 }
 
 // NewMonitor returns a monitor using the given heartbeats per kind; kinds
@@ -97,11 +104,12 @@ func (m *Monitor) observe(o Observation) {
 	if t.LastSeen == nil || seen.After(*t.LastSeen) {
 		t.LastSeen = &seen
 	}
-	t.Online = true
+	t.Online, t.silenced = true, false
 	for _, f := range o.Fields {
 		switch {
 		case f.Name == "online" && f.Type == Bool:
 			t.Online = f.B
+			t.willed = o.Kind == KindHub
 		case f.Name == "battery" && f.Type == Float:
 			b := f.F
 			t.Battery = &b
@@ -110,6 +118,42 @@ func (m *Monitor) observe(o Observation) {
 		}
 	}
 	m.dirty[o.DeviceID] = struct{}{}
+	if o.Via != "" {
+		m.touch(o.Via, seen)
+	}
+}
+
+// touch records that a message came through the hub id: it is alive,
+// unless it said otherwise.
+func (m *Monitor) touch(id string, seen time.Time) {
+	t := m.health[id]
+	if t == nil {
+		return
+	}
+	if t.LastSeen == nil || seen.After(*t.LastSeen) {
+		t.LastSeen = &seen
+	}
+	if t.silenced {
+		t.Online, t.silenced = true, false
+	}
+	m.dirty[id] = struct{}{}
+}
+
+// MarkOffline marks the given devices offline, such as those behind a hub
+// that went offline: they are blind, whatever they said last. Devices the
+// monitor does not know are skipped. It returns how many changed.
+func (m *Monitor) MarkOffline(ids []string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		if t := m.health[id]; t != nil && t.Online {
+			t.Online, t.silenced = false, false
+			m.dirty[id] = struct{}{}
+			n++
+		}
+	}
+	return n
 }
 
 // Sweep marks offline every device silent for longer than SilenceFactor
@@ -119,7 +163,7 @@ func (m *Monitor) Sweep(now time.Time) []string {
 	defer m.mu.Unlock()
 	var changed []string
 	for id, t := range m.health {
-		if !t.Online || t.LastSeen == nil {
+		if !t.Online || t.LastSeen == nil || t.willed {
 			continue
 		}
 		hb := m.heartbeats[t.kind]
@@ -127,7 +171,7 @@ func (m *Monitor) Sweep(now time.Time) []string {
 			continue
 		}
 		if now.Sub(*t.LastSeen) > SilenceFactor*hb {
-			t.Online = false
+			t.Online, t.silenced = false, true
 			m.dirty[id] = struct{}{}
 			changed = append(changed, id)
 		}

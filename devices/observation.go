@@ -75,13 +75,19 @@ func (r Reading) Field(name string) (Field, bool) {
 
 // Observation is a Reading with its identity resolved through the registry
 // and its time settled: the one shape every consumer (telemetry, alarms,
-// visit ledger) receives.
+// visit ledger) receives. An Observation without fields is only a sign of
+// life: a message that carried nothing we record (see Registry.Decode).
 type Observation struct {
 	Reading
 	DeviceID string
 	BedID    string
 	AgencyID string
 	Kind     Kind
+	// Via is the hub the message came through (a registered Zigbee2MQTT
+	// hub or Tasmota Zigbee bridge), "" for a device that talks to the
+	// broker itself. While that hub is offline the device is blind, not
+	// silent.
+	Via string
 	// Received is when the gateway received the message; Reading.Time is
 	// set to it when the device gave no usable time.
 	Received time.Time

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-func TestRegistryObserve(t *testing.T) {
+func TestRegistryDecodeNative(t *testing.T) {
 	received := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
 	r := NewRegistry()
 	r.PutBed(Bed{ID: "bed-1", AgencyID: "agency-1"})
@@ -26,24 +26,32 @@ func TestRegistryObserve(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o, err := r.Observe(Message{Topic: tt.topic, Payload: []byte(tt.payload), Received: received})
-			if got := ReasonOf(err); got != tt.wantReason {
-				t.Fatalf("Observe(%q) reason = %q (%v), want %q", tt.topic, got, err, tt.wantReason)
+			prev := []Observation{{DeviceID: "earlier"}}
+			got, err := r.Decode(Message{Topic: tt.topic, Payload: []byte(tt.payload), Received: received}, prev)
+			if reason := ReasonOf(err); reason != tt.wantReason {
+				t.Fatalf("Decode(%q) reason = %q (%v), want %q", tt.topic, reason, err, tt.wantReason)
 			}
-			if tt.wantReason == ReasonUnknownDevice && o.DeviceID != "nobody" {
-				t.Errorf("Observe(%q).DeviceID = %q, want the unknown id for the unknown list", tt.topic, o.DeviceID)
+			if key, _ := UnknownKey(err); tt.wantReason == ReasonUnknownDevice && key != "nobody" {
+				t.Errorf("Decode(%q) unknown key = %q, want the unknown id for the unknown list", tt.topic, key)
 			}
 			if err != nil {
+				if len(got) != 1 {
+					t.Errorf("Decode(%q) after an error = %d observations, want the 1 given", tt.topic, len(got))
+				}
 				return
 			}
-			if o.BedID != "bed-1" || o.AgencyID != "agency-1" || o.Kind != KindVitalsMonitor || !o.Time.Equal(tt.wantTime) {
-				t.Errorf("Observe(%q) = bed %q agency %q kind %q time %v, want bed-1 agency-1 vitals_monitor %v",
-					tt.topic, o.BedID, o.AgencyID, o.Kind, o.Time, tt.wantTime)
+			if len(got) != 2 || got[0].DeviceID != "earlier" {
+				t.Fatalf("Decode(%q) = %d observations, want the one given and one more", tt.topic, len(got))
+			}
+			o := got[1]
+			if o.DeviceID != "v1" || o.BedID != "bed-1" || o.AgencyID != "agency-1" || o.Kind != KindVitalsMonitor || !o.Time.Equal(tt.wantTime) {
+				t.Errorf("Decode(%q) = device %q bed %q agency %q kind %q time %v, want v1 bed-1 agency-1 vitals_monitor %v",
+					tt.topic, o.DeviceID, o.BedID, o.AgencyID, o.Kind, o.Time, tt.wantTime)
 			}
 		})
 	}
 	r.RemoveDevice("v1")
-	if _, err := r.Observe(Message{Topic: "carebed/v1/vitals", Payload: []byte(`{"heart_rate":70}`), Received: received}); ReasonOf(err) != ReasonUnknownDevice {
-		t.Errorf("Observe after RemoveDevice = %v, want unknown_device", err)
+	if _, err := r.Decode(Message{Topic: "carebed/v1/vitals", Payload: []byte(`{"heart_rate":70}`), Received: received}, nil); ReasonOf(err) != ReasonUnknownDevice {
+		t.Errorf("Decode after RemoveDevice = %v, want unknown_device", err)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"carebed/devices"
 )
 
 // Config is everything the running gateway needs. cmd/carebed fills it from
@@ -42,6 +44,14 @@ type Config struct {
 	Demo       bool
 	DemoBeds   int
 
+	// SenMLNames maps SenML record names to our fields, on top of
+	// devices.DefaultSenMLNames; a name mapped to "" is dropped from it.
+	SenMLNames map[string]string
+
+	// AlarmTimers changes the alarm rules' durations and night window:
+	// "bed_exit=15m,inactivity=10h,night=22:00-06:00" (see alarmTimers).
+	AlarmTimers string
+
 	Heartbeats      map[string]time.Duration
 	ShutdownTimeout time.Duration
 	// DebugAddr, when set, serves Go's profiler (/debug/pprof) there.
@@ -55,7 +65,7 @@ func Defaults() Config {
 		DataDir:         "./data",
 		HTTPAddr:        ":8080",
 		MQTTClientID:    "carebed-gateway",
-		MQTTTopics:      []string{"carebed/#"},
+		MQTTTopics:      DefaultTopics(),
 		MaxUnacked:      10000,
 		DeadLetterKeep:  10000,
 		InfluxBucket:    "carebed/autogen",
@@ -63,6 +73,15 @@ func Defaults() Config {
 		DemoBeds:        20,
 		ShutdownTimeout: 10 * time.Second,
 	}
+}
+
+// DefaultTopics are the topic filters subscribed to when none are
+// configured: the native tree, Zigbee2MQTT's default base and the z2m/<home>
+// bases of one hub per home, Home Assistant discovery, Tasmota telemetry,
+// and ESPHome nodes whose topic_prefix is esphome/<node> (a node's default
+// prefix is its bare name: add it to mqtt-topics, or set the prefix).
+func DefaultTopics() []string {
+	return []string{"carebed/#", "zigbee2mqtt/#", "z2m/#", "homeassistant/#", "tele/#", "esphome/#"}
 }
 
 // EmbeddedBroker returns the embedded broker's listen address, or "" when it
@@ -131,7 +150,7 @@ func (c Config) Validate() error {
 		bad("mqtt-client-id", "must be 1-64 characters and stable across restarts so the broker keeps the session")
 	}
 	if len(c.MQTTTopics) == 0 {
-		bad("mqtt-topics", "empty; the native format needs carebed/#")
+		bad("mqtt-topics", "empty; the native format needs carebed/# (the default is %s)", strings.Join(DefaultTopics(), ","))
 	}
 	if (c.MQTTCertFile == "") != (c.MQTTKeyFile == "") {
 		bad("mqtt-cert-file", "set both mqtt-cert-file and mqtt-key-file for a client certificate")
@@ -151,8 +170,16 @@ func (c Config) Validate() error {
 			bad("influx-bucket", "empty; set the bucket (InfluxDB 1.8: database/retention-policy, e.g. carebed/autogen)")
 		}
 	}
+	for name, field := range c.SenMLNames {
+		if name == "" || field != "" && !devices.ValidField(field) {
+			bad("senml-names", "%s=%s: want record=field with one of our fields (%s), or record= to drop a default",
+				name, field, strings.Join(devices.Fields(), ", "))
+		}
+	}
 	if _, err := time.LoadLocation(c.Zone); err != nil {
 		bad("zone", "%q is not a time zone name, e.g. Asia/Shanghai", c.Zone)
+	} else if _, err := alarmConfig(c.Zone, c.AlarmTimers); err != nil {
+		bad("alarm-timers", "%v", err)
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		bad("admin-token", "too short; use at least 16 random characters")
@@ -192,4 +219,17 @@ func redactURL(raw string) string {
 	}
 	u.User = nil
 	return u.String()
+}
+
+// SenMLRecordNames is devices.DefaultSenMLNames with c.SenMLNames applied.
+func (c Config) SenMLRecordNames() map[string]string {
+	names := devices.DefaultSenMLNames()
+	for k, v := range c.SenMLNames {
+		if v == "" {
+			delete(names, k)
+		} else {
+			names[k] = v
+		}
+	}
+	return names
 }

@@ -17,6 +17,14 @@ type metrics struct {
 	deadLetters  *prometheus.CounterVec // by reason
 	writeSeconds prometheus.Histogram
 	writePoints  *prometheus.CounterVec // by result: written, dropped, retried
+
+	alertsOpen       prometheus.Gauge
+	alertsRaised     *prometheus.CounterVec // by kind and severity
+	alertLatency     *prometheus.HistogramVec
+	alertSaveSeconds prometheus.Histogram
+	alertEscalations prometheus.Counter
+	alertAckSeconds  *prometheus.HistogramVec // by severity
+	notifications    *prometheus.CounterVec   // by result
 }
 
 const (
@@ -48,7 +56,43 @@ func newMetrics() *metrics {
 			Help: "Observations sent to the time-series store, by result (written, dropped).",
 		}, []string{"result"}),
 	}
-	reg.MustRegister(m.messages, m.deadLetters, m.writeSeconds, m.writePoints)
+	m.alertsOpen = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "carebed_alerts_unresolved",
+		Help: "Alerts not yet resolved.",
+	})
+	m.alertsRaised = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "carebed_alerts_raised_total",
+		Help: "Alerts opened, by kind and severity.",
+	}, []string{"kind", "severity"})
+	m.alertLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "carebed_alert_raise_seconds",
+		Help: "From receiving the message that raised an alert (or its timer's deadline) to the alert being stored, by kind.",
+		// 0.5 ms to about 8 s.
+		Buckets: prometheus.ExponentialBucketsRange(0.0005, 8, 29),
+	}, []string{"kind"})
+	m.alertSaveSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "carebed_alert_save_seconds",
+		Help:    "Time to store one unit of alert changes (one transaction).",
+		Buckets: prometheus.ExponentialBucketsRange(0.0002, 4, 22),
+	})
+	m.alertEscalations = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "carebed_alert_escalations_total",
+		Help: "Escalation steps taken.",
+	})
+	m.alertAckSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "carebed_alert_ack_seconds",
+		Help:    "Time from raise to acknowledgement, by severity.",
+		Buckets: []float64{5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1800},
+	}, []string{"severity"})
+	m.notifications = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "carebed_notifications_total",
+		Help: "Notification requests handed to a channel, by result (sent, retry, failed).",
+	}, []string{"result"})
+	reg.MustRegister(m.messages, m.deadLetters, m.writeSeconds, m.writePoints,
+		m.alertsOpen, m.alertsRaised, m.alertLatency, m.alertSaveSeconds, m.alertEscalations, m.alertAckSeconds, m.notifications)
+	for _, r := range []string{"sent", "retry", "failed"} {
+		m.notifications.WithLabelValues(r)
+	}
 	// Pre-create the closed label sets so dashboards see zeros, not gaps.
 	m.byStream = map[string]map[string]prometheus.Counter{}
 	for _, s := range append(devices.Streams, "none") {

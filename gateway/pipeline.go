@@ -21,7 +21,8 @@ const (
 )
 
 // deviceState is the journal consumer that keeps the registry's view of the
-// field: device health, devices nobody registered, and dead letters.
+// field: device health, devices nobody registered, devices that discovery
+// announces, and dead letters.
 type deviceState struct {
 	reg     *devices.Registry
 	monitor *devices.Monitor
@@ -32,70 +33,168 @@ type deviceState struct {
 	// much of last_seen, never an observation (the journal keeps those).
 	saveEvery time.Duration
 	lastSave  atomic.Int64 // unix nanoseconds
-	accepted  []devices.Observation
+	// silent, when set, is told of devices the sweep found silent (the
+	// alarm rules raise device_offline).
+	silent   func(ctx context.Context, ids []string, at time.Time) error
+	accepted []devices.Observation
 }
 
+// resultIgnored counts messages that carry no reading and no fault: a
+// retained deletion, a hub's log line, a command to a hub.
+const resultIgnored = "ignored"
+
 func (d *deviceState) consume(ctx context.Context, batch []journal.Entry) error {
-	var dead []store.DeadLetter
-	var unknown map[string]store.UnknownDevice
+	var out outcome
 	d.accepted = d.accepted[:0]
-	counts := map[[2]string]int{} // stream, result
 	for _, e := range batch {
-		obs, err := d.reg.Observe(devices.Message{Topic: e.Topic, Payload: e.Payload, Received: e.Received})
-		stream := streamLabel(e.Topic)
-		switch reason := devices.ReasonOf(err); {
-		case err == nil:
-			counts[[2]string{stream, resultAccepted}]++
-			d.accepted = append(d.accepted, obs)
-		case reason == devices.ReasonUnknownDevice:
-			counts[[2]string{stream, resultUnknown}]++
-			if unknown == nil {
-				unknown = map[string]store.UnknownDevice{}
-			}
-			u := unknown[obs.DeviceID]
-			if u.Key == "" {
-				u = store.UnknownDevice{Key: obs.DeviceID, FirstSeen: e.Received}
-			}
-			u.Topic, u.LastSeen, u.LastPayload = e.Topic, e.Received, string(e.Payload)
-			u.Count++
-			unknown[obs.DeviceID] = u
-		default:
-			if reason == "" { // not a rejection: a bug, but never lose the message
-				reason = devices.ReasonInvalidValue
-			}
-			counts[[2]string{stream, resultRejected}]++
-			dead = append(dead, store.DeadLetter{
-				Received: e.Received, Topic: e.Topic, Reason: reason,
-				Detail: err.Error(), Payload: string(e.Payload), Size: len(e.Payload),
-			})
+		m := devices.Message{Topic: e.Topic, Payload: e.Payload, Received: e.Received}
+		a, isDiscovery, err := d.reg.Announced(m)
+		if isDiscovery {
+			out.discovered(e, a, err)
+			continue
 		}
+		n := len(d.accepted)
+		d.accepted, err = d.reg.Decode(m, d.accepted)
+		out.decoded(e, d.accepted[n:], err)
 	}
-	if len(dead) > 0 {
-		if err := d.db.AddDeadLetters(ctx, dead); err != nil {
-			return fmt.Errorf("keep %d dead letters: %w", len(dead), err)
-		}
-	}
-	if len(unknown) > 0 {
-		list := make([]store.UnknownDevice, 0, len(unknown))
-		for _, u := range unknown {
-			list = append(list, u)
-		}
-		if err := d.db.SaveUnknown(ctx, list); err != nil {
-			return fmt.Errorf("keep %d unknown devices: %w", len(list), err)
-		}
+	if err := out.keep(ctx, d.db); err != nil {
+		return err
 	}
 	// Counted once the batch is kept, so a retried batch is not counted twice.
-	d.monitor.ObserveAll(d.accepted)
-	for k, n := range counts {
-		d.metrics.message(k[0], k[1]).Add(float64(n))
-	}
-	for _, l := range dead {
-		d.metrics.deadLetters.WithLabelValues(string(l.Reason)).Inc()
-	}
+	d.observe(d.accepted)
+	out.count(d.metrics)
 	if time.Since(time.Unix(0, d.lastSave.Load())) < d.saveEvery {
 		return nil
 	}
 	return d.saveHealth(ctx)
+}
+
+// outcome is what one batch leaves besides observations.
+type outcome struct {
+	dead      []store.DeadLetter
+	unknown   map[string]store.UnknownDevice
+	discovery []store.DiscoveryMessage
+	counts    map[[2]string]int // stream, result
+}
+
+func (o *outcome) add(stream, result string) {
+	if o.counts == nil {
+		o.counts = map[[2]string]int{}
+	}
+	o.counts[[2]string{stream, result}]++
+}
+
+func (o *outcome) discovered(e journal.Entry, a devices.Announcement, err error) {
+	if err != nil {
+		o.decoded(e, nil, err)
+		return
+	}
+	o.add(streamLabel(e.Topic), resultAccepted)
+	o.discovery = append(o.discovery, store.DiscoveryMessage{Announcement: a, Received: e.Received})
+}
+
+// decoded sorts one message by what Decode made of it.
+func (o *outcome) decoded(e journal.Entry, obs []devices.Observation, err error) {
+	stream := streamLabel(e.Topic)
+	key, isUnknown := devices.UnknownKey(err)
+	switch {
+	case err == nil && len(obs) == 0:
+		o.add(stream, resultIgnored)
+	case err == nil:
+		o.add(streamOf(obs[0], stream), resultAccepted)
+	case isUnknown:
+		o.add(stream, resultUnknown)
+		if o.unknown == nil {
+			o.unknown = map[string]store.UnknownDevice{}
+		}
+		u := o.unknown[key]
+		if u.Key == "" {
+			u = store.UnknownDevice{Key: key, FirstSeen: e.Received}
+		}
+		u.Topic, u.LastSeen, u.LastPayload = e.Topic, e.Received, string(e.Payload)
+		u.Count++
+		o.unknown[key] = u
+	default:
+		reason := devices.ReasonOf(err)
+		if reason == "" { // not a rejection: a bug, but never lose the message
+			reason = devices.ReasonInvalidValue
+		}
+		o.add(stream, resultRejected)
+		o.dead = append(o.dead, store.DeadLetter{
+			Received: e.Received, Topic: e.Topic, Reason: reason,
+			Detail: err.Error(), Payload: string(e.Payload), Size: len(e.Payload),
+		})
+	}
+}
+
+// keep stores the dead letters, unknown devices and discovery of a batch.
+func (o *outcome) keep(ctx context.Context, db *store.DB) error {
+	if len(o.dead) > 0 {
+		if err := db.AddDeadLetters(ctx, o.dead); err != nil {
+			return fmt.Errorf("keep %d dead letters: %w", len(o.dead), err)
+		}
+	}
+	if len(o.unknown) > 0 {
+		list := make([]store.UnknownDevice, 0, len(o.unknown))
+		for _, u := range o.unknown {
+			list = append(list, u)
+		}
+		if err := db.SaveUnknown(ctx, list); err != nil {
+			return fmt.Errorf("keep %d unknown devices: %w", len(list), err)
+		}
+	}
+	if len(o.discovery) > 0 {
+		if err := db.SaveDiscovery(ctx, o.discovery); err != nil {
+			return fmt.Errorf("keep %d discovery messages: %w", len(o.discovery), err)
+		}
+	}
+	return nil
+}
+
+func (o *outcome) count(m *metrics) {
+	for k, n := range o.counts {
+		if k[1] == resultIgnored { // not among the label sets metrics.go creates up front
+			m.messages.WithLabelValues(k[0], k[1]).Add(float64(n))
+			continue
+		}
+		m.message(k[0], k[1]).Add(float64(n))
+	}
+	for _, l := range o.dead {
+		m.deadLetters.WithLabelValues(string(l.Reason)).Inc()
+	}
+}
+
+// observe updates device health from a batch of observations, in order. A
+// Zigbee2MQTT hub going offline blinds the devices behind it: they are
+// marked offline at that point of the batch, and come back with their
+// own next messages.
+func (d *deviceState) observe(batch []devices.Observation) {
+	from := 0
+	for i, o := range batch {
+		if o.Kind != devices.KindHub || o.Stream != devices.StreamAvailability {
+			continue
+		}
+		if f, ok := o.Field("online"); !ok || f.B {
+			continue
+		}
+		d.monitor.ObserveAll(batch[from : i+1])
+		from = i + 1
+		if n := d.monitor.MarkOffline(d.reg.BehindHub(o.DeviceID)); n > 0 {
+			d.log.Info("hub offline: devices behind it are blind", "hub", o.DeviceID, "devices", n)
+		}
+	}
+	d.monitor.ObserveAll(batch[from:])
+}
+
+// streamOf is the metric label of an accepted message: its first
+// observation's stream, when it is a contract stream.
+func streamOf(o devices.Observation, fallback string) string {
+	for _, s := range devices.Streams {
+		if o.Stream == s {
+			return string(s)
+		}
+	}
+	return fallback
 }
 
 func (d *deviceState) saveHealth(ctx context.Context) error {
@@ -122,6 +221,11 @@ func (d *deviceState) sweep(ctx context.Context, every time.Duration) error {
 		case now := <-t.C:
 			if changed := d.monitor.Sweep(now); len(changed) > 0 {
 				d.log.Info("devices went silent", "count", len(changed))
+				if d.silent != nil {
+					if err := d.silent(ctx, changed, now); err != nil && ctx.Err() == nil {
+						d.log.Error("raise device_offline", "err", err)
+					}
+				}
 			}
 			if err := d.saveHealth(ctx); err != nil && ctx.Err() == nil {
 				d.log.Error("save device health", "err", err)
@@ -158,11 +262,21 @@ type telemetryWriter struct {
 func (t *telemetryWriter) consume(ctx context.Context, batch []journal.Entry) error {
 	t.obs = t.obs[:0]
 	for _, e := range batch {
-		o, err := t.reg.Observe(devices.Message{Topic: e.Topic, Payload: e.Payload, Received: e.Received})
-		if err != nil || len(o.Fields) == 0 {
+		n := len(t.obs)
+		var err error
+		t.obs, err = t.reg.Decode(devices.Message{Topic: e.Topic, Payload: e.Payload, Received: e.Received}, t.obs)
+		if err != nil {
 			continue // counted and kept by the device-state consumer
 		}
-		t.obs = append(t.obs, o)
+		// Observations without fields are signs of life: nothing to write.
+		kept := n
+		for _, o := range t.obs[n:] {
+			if len(o.Fields) > 0 {
+				t.obs[kept] = o
+				kept++
+			}
+		}
+		t.obs = t.obs[:kept]
 	}
 	if len(t.obs) == 0 {
 		return nil

@@ -126,6 +126,28 @@ var settings = []setting{
 			sort.Strings(out)
 			return strings.Join(out, ",")
 		}},
+	{name: "senml-names", help: "SenML record names mapped to our fields, on top of the defaults (heartRate, hr, respRate, rr, spo2, temp, battery, ...), e.g. pulse=heart_rate,bodyTemp=vitals.temp_c; record= drops a default",
+		set: func(c *gateway.Config, v string) error {
+			m := map[string]string{}
+			for _, kv := range splitList(v) {
+				k, f, ok := strings.Cut(kv, "=")
+				if !ok || strings.TrimSpace(k) == "" {
+					return fmt.Errorf("want record=field pairs, got %q", kv)
+				}
+				m[strings.TrimSpace(k)] = strings.TrimSpace(f)
+			}
+			c.SenMLNames = m
+			return nil
+		},
+		get: func(c *gateway.Config) string {
+			var out []string
+			for k, v := range c.SenMLNames {
+				out = append(out, k+"="+v)
+			}
+			sort.Strings(out)
+			return strings.Join(out, ",")
+		}},
+	str("alarm-timers", "alarm rule durations and night window, e.g. bed_exit=20m,inactivity=12h,night=22:00-06:00 (names: sustain, no_signal, bed_exit, inactivity, door_night, long_lie, long_lie_repeat, suspected_upgrade, test_due)", func(c *gateway.Config) *string { return &c.AlarmTimers }),
 	duration("shutdown-timeout", "how long a graceful stop may take", func(c *gateway.Config) *time.Duration { return &c.ShutdownTimeout }),
 	str("debug-addr", "serve Go's profiler (/debug/pprof) on this address; keep it on loopback", func(c *gateway.Config) *string { return &c.DebugAddr }),
 	boolean("journal-no-sync", "skip fsync in the journal (benchmarks only: loses messages on power failure)", func(c *gateway.Config) *bool { return &c.JournalNoSync }),

@@ -32,7 +32,7 @@ func TestLoadConfigPrecedence(t *testing.T) {
 		{"defaults", nil, nil, func(t *testing.T, got map[string]string) {
 			want(t, got, "http-addr", ":8080")
 			want(t, got, "data-dir", "./data")
-			want(t, got, "mqtt-topics", "carebed/#")
+			want(t, got, "mqtt-topics", "carebed/#,zigbee2mqtt/#,z2m/#,homeassistant/#,tele/#,esphome/#")
 			want(t, got, "zone", "Asia/Shanghai")
 		}},
 		{"file", []string{"--config", file}, nil, func(t *testing.T, got map[string]string) {
@@ -56,6 +56,9 @@ func TestLoadConfigPrecedence(t *testing.T) {
 		}},
 		{"bare bool flag", []string{"--demo"}, nil, func(t *testing.T, got map[string]string) {
 			want(t, got, "demo", "true")
+		}},
+		{"senml names", []string{"--senml-names", "pulse=heart_rate, temp=vitals.temp_c,hr="}, nil, func(t *testing.T, got map[string]string) {
+			want(t, got, "senml-names", "hr=,pulse=heart_rate,temp=vitals.temp_c")
 		}},
 	}
 	for _, tt := range tests {
@@ -107,6 +110,8 @@ func TestLoadConfigErrorsNameTheSetting(t *testing.T) {
 		{"stray argument", []string{"extra"}, nil, `unexpected argument "extra"`},
 		{"half a client certificate", []string{"--mqtt-cert-file", "c.pem"}, nil, "mqtt-cert-file: set both"},
 		{"influx url", []string{"--influx-url", "127.0.0.1:8086"}, nil, "influx-url:"},
+		{"senml name to no field", []string{"--senml-names", "pulse=heartbeat"}, nil, "senml-names: pulse=heartbeat: want record=field"},
+		{"senml names not pairs", nil, map[string]string{"CAREBED_SENML_NAMES": "pulse"}, "senml-names (from CAREBED_SENML_NAMES): want record=field pairs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,6 +44,11 @@ type Deps struct {
 	Now        func() time.Time
 	// RequestTimeout bounds every handler's context (0 or less: 10 s).
 	RequestTimeout time.Duration
+	// Alerts acknowledges, resolves and annotates alerts (nil: those
+	// routes answer 503).
+	Alerts AlertDesk
+	// Zone is the civil zone of months and days (nil: Asia/Shanghai).
+	Zone *time.Location
 }
 
 type server struct{ Deps }
@@ -89,12 +94,14 @@ func New(d Deps) *fiber.App {
 	v1.Delete("/beds/:id", s.deleteBed)
 	v1.Get("/beds/:id/telemetry", s.telemetry)
 	v1.Get("/devices/unknown", s.listUnknown)
+	s.routesDiscovery(v1)
 	v1.Post("/devices", s.createDevice)
 	v1.Get("/devices", s.listDevices)
 	v1.Get("/devices/:id", s.getDevice)
 	v1.Put("/devices/:id", s.updateDevice)
 	v1.Delete("/devices/:id", s.deleteDevice)
 	v1.Get("/deadletters", s.listDeadLetters)
+	s.routesAlerts(v1)
 	// No catch-all handler: Fiber's own "not found" and "method not
 	// allowed" (with its Allow header) reach the error handler, which
 	// turns them into problem details.

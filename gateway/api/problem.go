@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 
+	"carebed/alerts"
 	"carebed/gateway/telemetry"
 	"carebed/store"
 )
@@ -37,6 +38,8 @@ const (
 	codeUnauthorized     = "unauthorized"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeTooLarge         = "too_large"
+	codeWrongState       = "wrong_state"   // the alert's state does not allow the action
+	codeNoteRequired     = "note_required" // the action needs a note
 )
 
 // statusOf is the one table from error kinds to HTTP statuses. The first
@@ -49,6 +52,8 @@ var statusOf = []struct {
 	{store.ErrNotFound, fiber.StatusNotFound, codeNotFound},
 	{store.ErrConflict, fiber.StatusConflict, codeConflict},
 	{store.ErrInvalid, fiber.StatusUnprocessableEntity, codeInvalid},
+	{alerts.ErrState, fiber.StatusConflict, codeWrongState},
+	{alerts.ErrNoteRequired, fiber.StatusUnprocessableEntity, codeNoteRequired},
 	{telemetry.ErrInvalidQuery, fiber.StatusBadRequest, codeBadRequest},
 	{telemetry.ErrRetry, fiber.StatusServiceUnavailable, codeUnavailable},
 	{context.DeadlineExceeded, fiber.StatusServiceUnavailable, codeUnavailable},

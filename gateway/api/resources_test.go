@@ -102,9 +102,9 @@ func TestDeviceRegistry(t *testing.T) {
 		t.Errorf("after POST /api/v1/devices: Registry.Known(dev2) = false, want true")
 	}
 	// A registered device's messages resolve to its bed and agency.
-	obs, err := h.reg.Observe(devices.Message{Topic: "carebed/dev2/sos", Payload: []byte(`{"action":"press"}`), Received: testNow})
-	if err != nil || obs.BedID != "bed1" || obs.AgencyID != "ag1" || obs.Kind != devices.KindHub {
-		t.Errorf("Registry.Observe(carebed/dev2/sos) = %+v, %v, want bed1 of ag1, a hub", obs, err)
+	obs, err := h.reg.Decode(devices.Message{Topic: "carebed/dev2/sos", Payload: []byte(`{"action":"press"}`), Received: testNow}, nil)
+	if err != nil || len(obs) != 1 || obs[0].BedID != "bed1" || obs[0].AgencyID != "ag1" || obs[0].Kind != devices.KindHub {
+		t.Errorf("Registry.Decode(carebed/dev2/sos) = %+v, %v, want one observation of bed1 of ag1, a hub", obs, err)
 	}
 	// A refused create leaves the registry alone.
 	h.mustDo(t, "POST", "/api/v1/devices", deviceJSON("dev3", "nope", "hub"), fiber.StatusUnprocessableEntity)
