@@ -57,7 +57,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info)) (e
 	}
 	parts.add("state database", func(context.Context) error { return db.Close() })
 
-	reg := devices.NewRegistry()
+	zone, err := time.LoadLocation(cfg.Zone)
+	if err != nil {
+		return fmt.Errorf("zone: %w", err)
+	}
+	reg := devices.NewRegistry(devices.WithZone(zone), devices.WithSenMLNames(cfg.SenMLRecordNames()))
 	monitor := devices.NewMonitor(heartbeats(cfg.Heartbeats))
 	if err := loadRegistry(ctx, db, reg, monitor); err != nil {
 		return err
@@ -80,7 +84,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info)) (e
 	}
 	parts.add("telemetry store", func(context.Context) error { return ts.Close() })
 
-	state := &deviceState{reg: reg, monitor: monitor, db: db, metrics: m, log: log, saveEvery: time.Second}
+	desk, err := startAlarms(ctx, cfg, db, reg, j, m, log, &parts, failed)
+	if err != nil {
+		return err
+	}
+	state := &deviceState{reg: reg, monitor: monitor, db: db, metrics: m, log: log, saveEvery: time.Second, silent: desk.devicesSilent}
 	writer := &telemetryWriter{reg: reg, store: ts, metrics: m, drops: drops, db: db}
 	parts.goRun("device state", failed, func(ctx context.Context) error {
 		err := j.Consume(ctx, consumerDevices, 4096, state.consume, journal.WithLinger(20*time.Millisecond))
@@ -137,6 +145,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info)) (e
 	}
 	app := api.New(api.Deps{
 		Store: db, Registry: reg, Monitor: monitor, Telemetry: ts, AdminToken: adminToken, Log: log,
+		Alerts: desk, Zone: zone,
 		Metrics: promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}),
 		Ready:   readiness(sub, j, ts),
 	})
@@ -223,6 +232,15 @@ func loadRegistry(ctx context.Context, db *store.DB, reg *devices.Registry, moni
 		reg.PutDevice(d)
 		monitor.Load(d)
 	}
+	// Friendly names of the Zigbee2MQTT hubs, until their retained lists
+	// arrive again.
+	lists, err := db.Zigbee2MQTTLists(ctx)
+	if err != nil {
+		return err
+	}
+	for _, l := range lists {
+		reg.LearnZigbee2MQTTNames(l.Base, l.Names, l.Received)
+	}
 	return nil
 }
 
@@ -300,7 +318,7 @@ func errText(err error) string {
 }
 
 func registerJournalMetrics(reg *prometheus.Registry, j *journal.Journal) {
-	for _, name := range []string{consumerDevices, consumerTelemetry} {
+	for _, name := range []string{consumerDevices, consumerTelemetry, consumerAlerts} {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "carebed_journal_lag_messages",
 			Help:        "Committed journal messages a consumer has not finished yet.",

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Alarm latency under load: 10,000 beds send 20,000 vitals msgs/s (QoS1)
+# through Mosquitto to the gateway (writing to InfluxDB 1.8.10) while
+# SOS buttons are pressed on other beds. Reports the time from an SOS
+# press (its payload's ts, taken when the simulator publishes) to its alert
+# being stored, p50 and p99, from the gateway's
+# carebed_alert_raise_seconds histogram; the vitals rate actually taken;
+# the gateway's CPU and peak RSS.
+#
+#   bash bench/alarms.sh     # BEDS=10000 RATE=20000 SOS_RATE=20 DURATION=60s
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BEDS=${BEDS:-10000}
+RATE=${RATE:-20000}
+SOS_RATE=${SOS_RATE:-20}
+DURATION=${DURATION:-60s}
+. bench/lib.sh
+
+metrics() { curl -fs "http://127.0.0.1:$HTTP_PORT/metrics"; }
+accepted() { metrics | awk '/^carebed_messages_total\{.*result="accepted".*stream="vitals"/ {print $2}'; }
+
+start_gateway
+"$work/carebed-sim" --broker "tcp://127.0.0.1:$MQTT_PORT" --beds "$BEDS" --register-only \
+  --register-url "http://127.0.0.1:$HTTP_PORT" --token "$TOKEN" 2>"$work/register.log"
+echo "registered $BEDS beds"
+
+"$work/carebed-sim" --broker "tcp://127.0.0.1:$MQTT_PORT" --beds "$BEDS" --rate "$RATE" --stream vitals \
+  --duration "$DURATION" --conns 4 --seed 1 2>"$work/sim-vitals.log" &
+VITALS=$!; pids+=($VITALS)
+sleep 10 # let the load settle before measuring
+a0=$(accepted); cpu0=$(cpu_ticks "$GW"); t0=$(now)
+probe_for=$(( ${DURATION%s} - 20 ))
+"$work/carebed-sim" --broker "tcp://127.0.0.1:$MQTT_PORT" --beds "$BEDS" --rate "$SOS_RATE" --stream sos \
+  --duration "${probe_for}s" --conns 1 --seed 2 2>"$work/sim-sos.log"
+a1=$(accepted); cpu1=$(cpu_ticks "$GW"); t1=$(now)
+wait "$VITALS" || true
+
+metrics >"$work/metrics.txt"
+python3 - "$work/metrics.txt" <<'PY'
+import re, sys
+buckets, count = [], 0
+for line in open(sys.argv[1]):
+    m = re.match(r'carebed_alert_raise_seconds_bucket\{kind="sos",le="([^"]+)"\} (\S+)', line)
+    if m:
+        buckets.append((float('inf') if m.group(1) == '+Inf' else float(m.group(1)), float(m.group(2))))
+    m = re.match(r'carebed_alert_raise_seconds_count\{kind="sos"\} (\S+)', line)
+    if m:
+        count = float(m.group(1))
+def q(p):
+    # Linear interpolation inside the bucket, as Prometheus does.
+    rank, lo, below = p * count, 0.0, 0.0
+    for le, c in buckets:
+        if c >= rank:
+            return lo + (le - lo) * (rank - below) / max(c - below, 1e-9)
+        lo, below = le, c
+    return float('nan')
+print(f"sos alerts raised: {count:.0f}")
+if count:
+    print(f"SOS press -> alert stored: p50 {q(0.5)*1000:.1f} ms, p99 {q(0.99)*1000:.1f} ms (histogram interpolation)")
+PY
+printf 'vitals taken while probing: %.0f msgs/s (target %d); gateway %.2f CPU-s per second; peak RSS %s MiB\n' \
+  "$(echo "($a1 - $a0) / ($t1 - $t0)" | bc -l)" "$RATE" "$(echo "($cpu1 - $cpu0) / $TICK / ($t1 - $t0)" | bc -l)" "$(peak_rss_mib "$GW")"
+grep -E '^carebed_journal_lag_messages' "$work/metrics.txt" | sed 's/^/  /'

@@ -1,0 +1,526 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"carebed/alerts"
+	"carebed/devices"
+	"carebed/gateway/journal"
+	"carebed/store"
+)
+
+// consumerAlerts is the journal consumer that runs the alarm rules.
+const consumerAlerts = "alerts"
+
+// alarmDesk is where alarms live while the gateway runs: the rules engine,
+// every alert not yet resolved, and the escalations in progress. It is
+// the only writer of alerts.
+//
+// Everything one journal batch changes (alerts, their trail, notification
+// requests, the rules' timers and the journal index applied) is stored in
+// one transaction, so after a crash the desk restarts exactly where that
+// transaction left it: the journal replays what came after, nothing is
+// lost and nothing is raised twice.
+type alarmDesk struct {
+	db      *store.DB
+	reg     *devices.Registry
+	metrics *metrics
+	log     *slog.Logger
+	zone    *time.Location
+	cfg     alerts.Config
+	now     func() time.Time
+	// wake tells the notification dispatcher that requests are waiting.
+	wake chan struct{}
+	// pendingSince gives the receive time of the first journal entry after
+	// an index, when there is one: the rules' timers must not run past a
+	// message they have not seen yet.
+	pendingSince func(after uint64) (time.Time, bool)
+
+	mu      sync.Mutex
+	engine  *alerts.Engine
+	open    map[alertKey]alerts.Alert // not resolved, by bed and kind
+	applied uint64                    // last journal index stored
+	obs     []devices.Observation
+}
+
+type alertKey struct {
+	bed  string
+	kind alerts.Kind
+}
+
+func newAlarmDesk(db *store.DB, reg *devices.Registry, m *metrics, log *slog.Logger, cfg alerts.Config) *alarmDesk {
+	return &alarmDesk{
+		db: db, reg: reg, metrics: m, log: log, zone: cfg.Zone, cfg: cfg, now: time.Now,
+		wake: make(chan struct{}, 1),
+	}
+}
+
+// load rebuilds the desk from the state database: the rules' state, the
+// unresolved alerts and the journal index they reflect.
+func (d *alarmDesk) load(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.loadLocked(ctx)
+}
+
+func (d *alarmDesk) loadLocked(ctx context.Context) error {
+	engine := alerts.NewEngine(d.cfg)
+	for p := (store.Page{Limit: 1000}); ; {
+		beds, err := d.db.ListBeds(ctx, store.BedFilter{Page: p})
+		if err != nil {
+			return fmt.Errorf("load beds for the alarm rules: %w", err)
+		}
+		for _, b := range beds {
+			engine.PutBed(alerts.BedRules{BedID: b.ID, AgencyID: b.AgencyID})
+		}
+		if len(beds) < p.Limit {
+			break
+		}
+		p.After = beds[len(beds)-1].ID
+	}
+	states, err := d.db.RuleStates(ctx)
+	if err != nil {
+		return fmt.Errorf("load alarm rule state: %w", err)
+	}
+	bs := make([]alerts.BedState, len(states))
+	for i, s := range states {
+		bs[i] = alerts.BedState{BedID: s.BedID, Data: s.Data}
+	}
+	if err := engine.Restore(bs); err != nil {
+		return fmt.Errorf("restore alarm rule state: %w", err)
+	}
+	list, err := d.db.UnresolvedAlerts(ctx)
+	if err != nil {
+		return fmt.Errorf("load unresolved alerts: %w", err)
+	}
+	open := make(map[alertKey]alerts.Alert, len(list))
+	for _, a := range list {
+		open[alertKey{a.BedID, a.Kind}] = a
+	}
+	applied, err := d.db.AlertCursor(ctx)
+	if err != nil {
+		return fmt.Errorf("load alert cursor: %w", err)
+	}
+	d.engine, d.open, d.applied = engine, open, applied
+	d.metrics.alertsOpen.Set(float64(len(open)))
+	return nil
+}
+
+// putBed and removeBed keep the rules' bed list in step with the registry.
+func (d *alarmDesk) putBed(b devices.Bed) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.engine.PutBed(alerts.BedRules{BedID: b.ID, AgencyID: b.AgencyID})
+}
+
+func (d *alarmDesk) removeBed(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.engine.RemoveBed(id)
+}
+
+// consume runs the rules over one journal batch and stores the outcome.
+func (d *alarmDesk) consume(ctx context.Context, batch []journal.Entry) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	w := d.newWork(ctx)
+	last := d.applied
+	for _, e := range batch {
+		if e.Index <= d.applied {
+			continue // stored before a crash; the journal's own cursor lagged
+		}
+		last = e.Index
+		var err error
+		d.obs, err = d.reg.Decode(devices.Message{Topic: e.Topic, Payload: e.Payload, Received: e.Received}, d.obs[:0])
+		if err != nil {
+			continue // counted and kept by the device-state consumer
+		}
+		for _, o := range d.obs {
+			if o.BedID == "" {
+				continue
+			}
+			w.origin = origin(o)
+			if err := w.apply(d.engine.Observe(o)); err != nil {
+				return d.failed(ctx, err)
+			}
+			w.origin = time.Time{}
+		}
+	}
+	if last == d.applied {
+		return nil
+	}
+	states := d.engine.TakeDirty()
+	if len(w.changes) == 0 && len(states) == 0 {
+		// Nothing to keep: replaying these entries after a crash would
+		// change nothing either, so the stored cursor may stay behind.
+		d.applied = last
+		return nil
+	}
+	if err := d.commit(ctx, w, states, &last); err != nil {
+		return d.failed(ctx, err)
+	}
+	return nil
+}
+
+// tick fires the rules' timers and the escalations that are due.
+func (d *alarmDesk) tick(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
+	w := d.newWork(ctx)
+	ruleTime := now
+	if d.pendingSince != nil {
+		if t, ok := d.pendingSince(d.applied); ok && t.Before(ruleTime) {
+			ruleTime = t
+		}
+	}
+	if err := w.apply(d.engine.Tick(ruleTime)); err != nil {
+		return d.failed(ctx, err)
+	}
+	for k, a := range d.open {
+		if a.NextEscalation == nil || a.NextEscalation.After(now) {
+			continue
+		}
+		if _, taken := w.pending[k]; taken {
+			continue
+		}
+		if err := w.escalate(a); err != nil {
+			return d.failed(ctx, err)
+		}
+	}
+	states := d.engine.TakeDirty()
+	if len(w.changes) == 0 && len(states) == 0 {
+		return nil
+	}
+	if err := d.commit(ctx, w, states, nil); err != nil {
+		return d.failed(ctx, err)
+	}
+	return nil
+}
+
+// devicesSilent tells the rules that devices said nothing for too long.
+func (d *alarmDesk) devicesSilent(ctx context.Context, ids []string, at time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	w := d.newWork(ctx)
+	for _, id := range ids {
+		dev, err := d.db.GetDevice(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // removed meanwhile
+		}
+		if err != nil {
+			return fmt.Errorf("silent device %q: %w", id, err)
+		}
+		bed, err := d.db.GetBed(ctx, dev.BedID)
+		if err != nil {
+			return fmt.Errorf("bed of silent device %q: %w", id, err)
+		}
+		if err := w.apply(d.engine.DeviceSilent(id, dev.BedID, bed.AgencyID, dev.Kind, at)); err != nil {
+			return d.failed(ctx, err)
+		}
+	}
+	states := d.engine.TakeDirty()
+	if len(w.changes) == 0 && len(states) == 0 {
+		return nil
+	}
+	if err := d.commit(ctx, w, states, nil); err != nil {
+		return d.failed(ctx, err)
+	}
+	return nil
+}
+
+// failed puts the desk back to what the database holds, so that a retry
+// of the batch starts from a consistent state.
+func (d *alarmDesk) failed(ctx context.Context, err error) error {
+	if lerr := d.loadLocked(ctx); lerr != nil {
+		return errors.Join(err, fmt.Errorf("reload the alarm desk: %w", lerr))
+	}
+	return err
+}
+
+// commit stores a unit of work and then makes it the desk's state.
+func (d *alarmDesk) commit(ctx context.Context, w *work, states []alerts.BedState, cursor *uint64) error {
+	b := store.AlertBatch{Changes: w.changes, Cursor: cursor}
+	b.RuleStates = make([]store.RuleState, len(states))
+	for i, s := range states {
+		b.RuleStates[i] = store.RuleState{BedID: s.BedID, Data: s.Data}
+	}
+	start := time.Now()
+	if err := d.db.SaveAlerts(ctx, b); err != nil {
+		return fmt.Errorf("store %d alert changes: %w", len(w.changes), err)
+	}
+	stored := time.Now()
+	d.metrics.alertSaveSeconds.Observe(stored.Sub(start).Seconds())
+	requests := 0
+	for _, c := range w.changes {
+		a := *c.Alert
+		k := alertKey{a.BedID, a.Kind}
+		if a.State == alerts.Resolved {
+			delete(d.open, k)
+		} else {
+			d.open[k] = a
+		}
+		requests += len(c.Requests)
+		for _, t := range c.Trail {
+			switch t.Action {
+			case alerts.ActionRaised:
+				d.metrics.alertsRaised.WithLabelValues(string(a.Kind), string(a.Severity)).Inc()
+				d.metrics.alertLatency.WithLabelValues(string(a.Kind)).Observe(stored.Sub(w.since[k]).Seconds())
+			case alerts.ActionEscalated:
+				d.metrics.alertEscalations.Inc()
+			}
+		}
+	}
+	if cursor != nil {
+		d.applied = *cursor
+	}
+	d.metrics.alertsOpen.Set(float64(len(d.open)))
+	if requests > 0 {
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// work is what one batch, tick or API call changes before it is stored.
+type work struct {
+	d       *alarmDesk
+	ctx     context.Context
+	now     time.Time
+	changes []store.AlertChange
+	pending map[alertKey]int // index into changes
+	// since is when the observation behind a raised alert was received,
+	// for the raise latency metric.
+	since    map[alertKey]time.Time
+	origin   time.Time // of the observation being applied, for since
+	policies map[string]alerts.Policy
+	roster   *alerts.Duties
+}
+
+func (d *alarmDesk) newWork(ctx context.Context) *work {
+	return &work{d: d, ctx: ctx, now: d.now(), pending: map[alertKey]int{}, since: map[alertKey]time.Time{}}
+}
+
+// current is the alert of a bed and kind as this unit of work sees it.
+func (w *work) current(k alertKey) *alerts.Alert {
+	if i, ok := w.pending[k]; ok {
+		a := *w.changes[i].Alert
+		return &a
+	}
+	if a, ok := w.d.open[k]; ok {
+		return &a
+	}
+	return nil
+}
+
+func (w *work) put(k alertKey, a alerts.Alert, trail []alerts.Transition, reqs []alerts.Request) {
+	if i, ok := w.pending[k]; ok {
+		c := &w.changes[i]
+		*c.Alert = a
+		c.Trail = append(c.Trail, trail...)
+		c.Requests = append(c.Requests, reqs...)
+		return
+	}
+	w.pending[k] = len(w.changes)
+	w.changes = append(w.changes, store.AlertChange{Alert: &a, Trail: trail, Requests: reqs})
+}
+
+// apply turns signals into alert changes, and starts the escalation of
+// alerts they open.
+func (w *work) apply(sigs []alerts.Signal) error {
+	for _, s := range sigs {
+		k := alertKey{s.BedID, s.Kind}
+		cur := w.current(k)
+		silenced := false
+		if s.Op != alerts.Clear {
+			var err error
+			if silenced, err = w.silenced(s); err != nil {
+				return err
+			}
+		}
+		next, trail, changed := alerts.Apply(cur, s, silenced)
+		if !changed {
+			continue
+		}
+		if next.State != alerts.Resolved && next.NextEscalation == nil && next.EscalationLevel == 0 && !next.Silenced {
+			more, reqs, err := w.escalation(next)
+			if err != nil {
+				return err
+			}
+			next, trail = more, append(trail, reqs.trail...)
+			w.put(k, next, trail, reqs.requests)
+		} else {
+			w.put(k, next, trail, nil)
+		}
+		if cur == nil || cur.State == alerts.Resolved {
+			w.since[k] = s.At
+			if !w.origin.IsZero() {
+				w.since[k] = w.origin
+			}
+		}
+	}
+	return nil
+}
+
+type escalated struct {
+	trail    []alerts.Transition
+	requests []alerts.Request
+}
+
+// escalation runs one escalation step of a (stored or pending) alert.
+func (w *work) escalation(a alerts.Alert) (alerts.Alert, escalated, error) {
+	p, err := w.policy(a.AgencyID)
+	if err != nil {
+		return a, escalated{}, err
+	}
+	r, err := w.duties()
+	if err != nil {
+		return a, escalated{}, err
+	}
+	next, reqs, trail := alerts.Escalate(a, p, r, w.now)
+	return next, escalated{trail: trail, requests: reqs}, nil
+}
+
+func (w *work) escalate(a alerts.Alert) error {
+	next, e, err := w.escalation(a)
+	if err != nil {
+		return err
+	}
+	w.put(alertKey{a.BedID, a.Kind}, next, e.trail, e.requests)
+	return nil
+}
+
+func (w *work) silenced(s alerts.Signal) (bool, error) {
+	list, err := w.d.db.ActiveSilences(w.ctx, s.BedID, s.At)
+	if err != nil {
+		return false, fmt.Errorf("silences of bed %q: %w", s.BedID, err)
+	}
+	for _, x := range list {
+		if x.Covers(s.BedID, s.DeviceID, s.At) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (w *work) policy(agency string) (alerts.Policy, error) {
+	if p, ok := w.policies[agency]; ok {
+		return p, nil
+	}
+	p, err := w.d.db.GetPolicy(w.ctx, agency)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		p = alerts.DefaultPolicy(agency)
+	case err != nil:
+		return alerts.Policy{}, fmt.Errorf("escalation policy of agency %q: %w", agency, err)
+	}
+	if w.policies == nil {
+		w.policies = map[string]alerts.Policy{}
+	}
+	w.policies[agency] = p
+	return p, nil
+}
+
+func (w *work) duties() (*alerts.Duties, error) {
+	if w.roster != nil {
+		return w.roster, nil
+	}
+	list, err := w.d.db.AllDuties(w.ctx)
+	if err != nil {
+		return nil, fmt.Errorf("on-call roster: %w", err)
+	}
+	w.roster = &alerts.Duties{Zone: w.d.zone, List: list}
+	return w.roster, nil
+}
+
+// Acknowledge, Resolve and AddNote are the people's side of an alert
+// (the API's AlertDesk).
+func (d *alarmDesk) Acknowledge(ctx context.Context, id int64, actor, note string) (alerts.Alert, error) {
+	return d.decide(ctx, id, func(a alerts.Alert, now time.Time) (alerts.Alert, []alerts.Transition, error) {
+		return alerts.Acknowledge(a, actor, note, now)
+	})
+}
+
+// Resolve closes an alert.
+func (d *alarmDesk) Resolve(ctx context.Context, id int64, actor, note string) (alerts.Alert, error) {
+	return d.decide(ctx, id, func(a alerts.Alert, now time.Time) (alerts.Alert, []alerts.Transition, error) {
+		return alerts.Resolve(a, actor, note, now)
+	})
+}
+
+// AddNote adds a note to an alert's trail.
+func (d *alarmDesk) AddNote(ctx context.Context, id int64, actor, note string) (alerts.Transition, error) {
+	var out alerts.Transition
+	_, err := d.decide(ctx, id, func(a alerts.Alert, now time.Time) (alerts.Alert, []alerts.Transition, error) {
+		t, err := alerts.AddNote(a, actor, note, now)
+		out = t
+		return a, []alerts.Transition{t}, err
+	})
+	return out, err
+}
+
+func (d *alarmDesk) decide(ctx context.Context, id int64, fn func(alerts.Alert, time.Time) (alerts.Alert, []alerts.Transition, error)) (alerts.Alert, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	a, err := d.alert(ctx, id)
+	if err != nil {
+		return alerts.Alert{}, err
+	}
+	w := d.newWork(ctx)
+	next, trail, err := fn(a, w.now)
+	if err != nil {
+		return alerts.Alert{}, err
+	}
+	w.put(alertKey{a.BedID, a.Kind}, next, trail, nil)
+	if err := d.commit(ctx, w, nil, nil); err != nil {
+		return alerts.Alert{}, d.failed(ctx, err)
+	}
+	if next.State == alerts.Acknowledged && a.State == alerts.Open {
+		d.metrics.alertAckSeconds.WithLabelValues(string(a.Severity)).Observe(w.now.Sub(a.RaisedAt).Seconds())
+	}
+	return next, nil
+}
+
+// alert finds an alert in memory, or in the database once resolved.
+func (d *alarmDesk) alert(ctx context.Context, id int64) (alerts.Alert, error) {
+	for _, a := range d.open {
+		if a.ID == id {
+			return a, nil
+		}
+	}
+	return d.db.GetAlert(ctx, id)
+}
+
+// runTimers ticks the desk every interval until ctx ends.
+func (d *alarmDesk) runTimers(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := d.tick(ctx); err != nil && ctx.Err() == nil {
+				d.log.Error("alarm timers", "err", err)
+			}
+		}
+	}
+}
+
+// origin is when the message behind an observation was sent: the device's
+// own time when it is plausible (not after receipt, at most 10 s before),
+// else the receive time. The raise latency metric counts from it, so it
+// includes the broker's share.
+func origin(o devices.Observation) time.Time {
+	if !o.Time.IsZero() && !o.Time.After(o.Received) && o.Received.Sub(o.Time) <= 10*time.Second {
+		return o.Time
+	}
+	return o.Received
+}
