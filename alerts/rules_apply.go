@@ -120,6 +120,15 @@ func (e *Engine) apply(b *ruleBed, d *ruleDevice, o *devices.Observation, out []
 		default:
 			if slot := ruleLevelSlot(f.Name); slot >= 0 {
 				if v, ok := levelValue(slot, f); ok {
+					if slot == lvSOS && v == lvTrue && d.levels[slot] == lvUnknown && o.Via != "" {
+						// A hub's cached sos flag seen for the first time: it
+						// stays true from some earlier press and comes back in
+						// every replay, so it is the device's baseline, not a
+						// press. Presses come as action events and always count.
+						d.levels[slot] = v
+						e.touch(b)
+						continue
+					}
 					out = e.level(b, d, slot, v, at, &r, out)
 				}
 			}

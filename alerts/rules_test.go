@@ -36,6 +36,7 @@ var ruleKinds = map[string]devices.Kind{
 //
 //	native <stream> <payload>   a native message (DecodeNative)
 //	z2m <payload>               a Zigbee2MQTT state (DecodeZigbee2MQTT)
+//	hub <payload>               the same, routed through the bed's hub
 //	action <payload>            a Zigbee2MQTT <name>/action message
 //	avail <payload>             an availability message (DecodeAvailability)
 //	silent                      DeviceSilent
@@ -63,7 +64,7 @@ func ruleObservation(t testing.TB, s ruleStep, at time.Time) devices.Observation
 	case "native":
 		stream, payload, _ := strings.Cut(arg, " ")
 		r, err = devices.DecodeNative(devices.Stream(stream), []byte(payload), at)
-	case "z2m":
+	case "z2m", "hub":
 		r, err = devices.DecodeZigbee2MQTT(kind, []byte(arg), at)
 	case "action":
 		r, err = devices.DecodeZigbee2MQTTAction([]byte(arg))
@@ -80,7 +81,11 @@ func ruleObservation(t testing.TB, s ruleStep, at time.Time) devices.Observation
 	if err != nil {
 		t.Fatalf("decode %q: %v", s.do, err)
 	}
-	return devices.Observation{Reading: r, DeviceID: s.dev, BedID: "bed1", AgencyID: "ag1", Kind: kind, Received: at}
+	o := devices.Observation{Reading: r, DeviceID: s.dev, BedID: "bed1", AgencyID: "ag1", Kind: kind, Received: at}
+	if verb == "hub" {
+		o.Via = "hub"
+	}
+	return o
 }
 
 // runRules feeds steps to e and checks the signals of each.
@@ -188,6 +193,14 @@ func TestRulesSOS(t *testing.T) {
 			{rhour, "btn", `z2m {"battery":95,"battery_low":false,"linkquality":99,"sos":true,"tamper":false}`, nil},
 			{2 * rhour, "btn", `z2m {"battery":95,"sos":false}`, nil},
 			{3 * rhour, "btn", `z2m {"battery":95,"sos":true}`, []string{"raise sos critical btn @3h0m0s"}},
+		}},
+		{name: "a hub's cached sos flag seen first is the baseline, not a press", steps: []ruleStep{
+			// Zigbee2MQTT's start replays the flag left true by an old press
+			{0, "btn", `hub {"battery":95,"battery_low":false,"linkquality":99,"sos":true,"tamper":false}`, nil},
+			{rmin, "btn", `hub {"battery":95,"battery_low":false,"linkquality":99,"sos":true,"tamper":false}`, nil},
+			{2 * rmin, "btn", `hub {"battery":95,"sos":false}`, nil},
+			{3 * rmin, "btn", `hub {"battery":95,"sos":true}`, []string{"raise sos critical btn @3m0s"}},
+			{4 * rmin, "btn2", `hub {"action":"emergency","sos":true}`, []string{"raise sos critical btn2 @4m0s"}},
 		}},
 		{name: "a level and an action in one message count once", steps: []ruleStep{
 			{0, "btn", `z2m {"sos":false}`, nil},

@@ -236,6 +236,29 @@ func TestEndToEndZigbee2MQTTSession(t *testing.T) {
 		t.Errorf("unknown devices = %q, want %q", gotUnknown, wantUnknown)
 	}
 
+	// Alarms: the real press once (not the replayed sos flag, not the
+	// battery report repeating it, not the press's /action copy), the fall,
+	// and the bridge going offline; nothing else.
+	wantAlarms := []string{"fall critical fall-1 count=1", "hub_offline major hub-1 count=1", "sos critical sos-1 count=1"}
+	var gotAlarms []string
+	poll(20*time.Second, func() bool {
+		gotAlarms = gotAlarms[:0]
+		for _, a := range bedAlerts(t, api, home.Bed) {
+			gotAlarms = append(gotAlarms, fmt.Sprintf("%s %s %s count=%d", a.Kind, a.Severity, a.DeviceID, a.Count))
+		}
+		sort.Strings(gotAlarms)
+		return len(gotAlarms) >= len(wantAlarms)
+	})
+	time.Sleep(time.Second) // a late, wrong alarm would show now
+	gotAlarms = gotAlarms[:0]
+	for _, a := range bedAlerts(t, api, home.Bed) {
+		gotAlarms = append(gotAlarms, fmt.Sprintf("%s %s %s count=%d", a.Kind, a.Severity, a.DeviceID, a.Count))
+	}
+	sort.Strings(gotAlarms)
+	if !slices.Equal(gotAlarms, wantAlarms) {
+		t.Errorf("alarms of %s = %q, want %q", home.Bed, gotAlarms, wantAlarms)
+	}
+
 	// The bridge went offline: the hub and every device behind it are
 	// shown offline.
 	for _, id := range []string{home.Hub, home.SOS, home.Fall} {
@@ -283,6 +306,7 @@ func TestEndToEndZigbee2MQTTSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	g = startInProcess(t, s.gatewayArgs(dataDir)...)
+	time.Sleep(devices.PressWindow) // a press closer to the last one is the same press
 	pub.mustPublish(home.Base+"/"+z2mSOSName+"/action", []byte("sos"))
 	waitFor(t, 30*time.Second, "a press after the restart", func() bool {
 		n := 0
@@ -296,6 +320,12 @@ func TestEndToEndZigbee2MQTTSession(t *testing.T) {
 	mustCall(t, "GET", g.api()+"/api/v1/devices/unknown", nil, &unknown, 200)
 	if len(unknown.Items) != 0 {
 		t.Errorf("unknown devices after the restart = %+v, want none", unknown.Items)
+	}
+	// The press after the restart repeats the open SOS alarm.
+	if !poll(10*time.Second, func() bool { return waitAlert(t, g.api(), home.Bed, "sos", time.Second).Count == 2 }) {
+		for _, a := range bedAlerts(t, g.api(), home.Bed) {
+			t.Errorf("after the restart: %+v", a)
+		}
 	}
 }
 
