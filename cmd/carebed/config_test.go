@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -227,6 +228,43 @@ func TestDemoServesSimulatedBeds(t *testing.T) {
 	})
 	if len(devs.Items) != 27 {
 		t.Errorf("demo devices = %d, want 27 (9 per bed)", len(devs.Items))
+	}
+	// The first bed presses its SOS button: the alarm pages the caregiver
+	// on shift now.
+	var view struct {
+		Items []struct {
+			ID            int64
+			Kind          string
+			Notifications []struct {
+				PersonID string `json:"person_id"`
+			}
+		}
+	}
+	waitFor(t, 30*time.Second, "the demo SOS alarm", func() bool {
+		req, _ := http.NewRequest("GET", api+"/api/v1/alerts?kind=sos", nil)
+		req.Header.Set("Authorization", "Bearer "+token[1])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return json.NewDecoder(resp.Body).Decode(&view) == nil && len(view.Items) == 1
+	})
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/alerts/%d", api, view.Items[0].ID), nil)
+	req.Header.Set("Authorization", "Bearer "+token[1])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var one struct {
+		Notifications []struct {
+			PersonID string `json:"person_id"`
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&one); err != nil || len(one.Notifications) == 0 ||
+		!strings.HasPrefix(one.Notifications[0].PersonID, "demo-caregiver-") {
+		t.Errorf("demo SOS notifications = %+v (%v), want the caregiver on shift first", one.Notifications, err)
 	}
 }
 
