@@ -60,6 +60,7 @@ func (s *server) routesAlerts(v1 fiber.Router) {
 	v1.Post("/alerts/:id<int>/ack", s.ackAlert)
 	v1.Post("/alerts/:id<int>/resolve", s.resolveAlert)
 	v1.Post("/alerts/:id<int>/notes", s.noteAlert)
+	v1.Get("/incidents", s.listIncidents)
 	v1.Get("/kpis/response", s.responseKPIs)
 	s.routesAlerting(v1)
 }
