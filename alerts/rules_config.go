@@ -261,15 +261,16 @@ func (t Thresholds) or(def Thresholds) Thresholds {
 
 // BedRules are one bed's identity and its overrides of the Config.
 type BedRules struct {
-	BedID    string
-	AgencyID string
+	BedID    string `json:"bed_id"`
+	AgencyID string `json:"agency_id,omitempty"`
 	// Vitals, when set, replaces the configured bands for this elder (a
 	// doctor's order: an elder whose resting heart rate is 45); an all-zero
 	// band in it keeps the configured one.
-	Vitals *Thresholds
+	Vitals *Thresholds `json:"vitals,omitempty"`
 	// NightStart and NightEnd, when set, replace the configured night
 	// window (an elder who sleeps from 20:00).
-	NightStart, NightEnd *ClockTime
+	NightStart *ClockTime `json:"night_start,omitempty"`
+	NightEnd   *ClockTime `json:"night_end,omitempty"`
 }
 
 // Validate checks a bed's overrides; the error names the setting and the

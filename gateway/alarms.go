@@ -44,8 +44,12 @@ type alarmDesk struct {
 	mu      sync.Mutex
 	engine  *alerts.Engine
 	open    map[alertKey]alerts.Alert // not resolved, by bed and kind
-	applied uint64                    // last journal index stored
+	applied uint64                    // last journal index applied (stored, or changing nothing)
 	obs     []devices.Observation
+	// stale says that a failed unit of work left the desk's memory ahead
+	// of the database and the reload that should have undone it failed
+	// too: the desk must reload before it does anything else.
+	stale bool
 }
 
 type alertKey struct {
@@ -83,6 +87,9 @@ func (d *alarmDesk) loadLocked(ctx context.Context) error {
 		}
 		p.After = beds[len(beds)-1].ID
 	}
+	if err := d.applyBedRules(ctx, engine); err != nil {
+		return err
+	}
 	states, err := d.db.RuleStates(ctx)
 	if err != nil {
 		return fmt.Errorf("load alarm rule state: %w", err)
@@ -106,28 +113,78 @@ func (d *alarmDesk) loadLocked(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load alert cursor: %w", err)
 	}
-	d.engine, d.open, d.applied = engine, open, applied
+	// A reload after a failure keeps the index of the entries applied
+	// since the last store: they changed nothing that is not stored, and
+	// the journal will not offer them again (a failed batch never moved
+	// it). Going back would let the next store put the rules' state, past
+	// them, with the older index.
+	d.engine, d.open, d.applied = engine, open, max(applied, d.applied)
+	d.stale = false
 	d.metrics.alertsOpen.Set(float64(len(open)))
 	return nil
 }
 
-// putBed and removeBed keep the rules' bed list in step with the registry.
-func (d *alarmDesk) putBed(b devices.Bed) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.engine.PutBed(alerts.BedRules{BedID: b.ID, AgencyID: b.AgencyID})
+// ready reloads the desk when a failure left it stale.
+func (d *alarmDesk) ready(ctx context.Context) error {
+	if !d.stale {
+		return nil
+	}
+	if err := d.loadLocked(ctx); err != nil {
+		return fmt.Errorf("reload the alarm desk: %w", err)
+	}
+	return nil
 }
 
-func (d *alarmDesk) removeBed(id string) {
+// BedChanged gives the rules a bed as the store now holds it (created, or
+// moved to another agency), with its overrides.
+func (d *alarmDesk) BedChanged(ctx context.Context, bedID string) error {
+	return d.syncBedRules(ctx, bedID)
+}
+
+// BedRemoved forgets a deleted bed's rule state. Its unresolved alerts stay
+// until someone resolves them.
+func (d *alarmDesk) BedRemoved(ctx context.Context, bedID string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.engine.RemoveBed(id)
+	if err := d.ready(ctx); err != nil {
+		return err
+	}
+	d.engine.RemoveBed(bedID)
+	if err := d.commit(ctx, d.newWork(ctx), d.engine.TakeDirty(), nil); err != nil {
+		return d.failed(ctx, err)
+	}
+	return nil
+}
+
+// DeviceRemoved forgets a device taken off a bed (deleted or moved): the
+// conditions only it held (offline, low battery, smoke...) clear.
+func (d *alarmDesk) DeviceRemoved(ctx context.Context, bedID, deviceID string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.ready(ctx); err != nil {
+		return err
+	}
+	w := d.newWork(ctx)
+	if err := w.apply(d.engine.ForgetDevice(bedID, deviceID, d.ruleTime(w.now))); err != nil {
+		return d.failed(ctx, err)
+	}
+	states := d.engine.TakeDirty()
+	if len(w.changes) == 0 && len(states) == 0 {
+		return nil
+	}
+	if err := d.commit(ctx, w, states, nil); err != nil {
+		return d.failed(ctx, err)
+	}
+	return nil
 }
 
 // consume runs the rules over one journal batch and stores the outcome.
 func (d *alarmDesk) consume(ctx context.Context, batch []journal.Entry) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.ready(ctx); err != nil {
+		return err
+	}
 	w := d.newWork(ctx)
 	last := d.applied
 	for _, e := range batch {
@@ -171,14 +228,12 @@ func (d *alarmDesk) consume(ctx context.Context, batch []journal.Entry) error {
 func (d *alarmDesk) tick(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.ready(ctx); err != nil {
+		return err
+	}
 	now := d.now()
 	w := d.newWork(ctx)
-	ruleTime := now
-	if d.pendingSince != nil {
-		if t, ok := d.pendingSince(d.applied); ok && t.Before(ruleTime) {
-			ruleTime = t
-		}
-	}
+	ruleTime := d.ruleTime(now)
 	if err := w.apply(d.engine.Tick(ruleTime)); err != nil {
 		return d.failed(ctx, err)
 	}
@@ -207,6 +262,12 @@ func (d *alarmDesk) tick(ctx context.Context) error {
 func (d *alarmDesk) devicesSilent(ctx context.Context, ids []string, at time.Time) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.ready(ctx); err != nil {
+		return err
+	}
+	// The rules' clock must not pass a message they have not seen yet:
+	// DeviceSilent fires the bed's timers up to at.
+	at = d.ruleTime(at)
 	w := d.newWork(ctx)
 	for _, id := range ids {
 		dev, err := d.db.GetDevice(ctx, id)
@@ -214,11 +275,15 @@ func (d *alarmDesk) devicesSilent(ctx context.Context, ids []string, at time.Tim
 			continue // removed meanwhile
 		}
 		if err != nil {
-			return fmt.Errorf("silent device %q: %w", id, err)
+			// Earlier devices of the list already changed the rules.
+			return d.failed(ctx, fmt.Errorf("silent device %q: %w", id, err))
 		}
 		bed, err := d.db.GetBed(ctx, dev.BedID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // moved and its bed removed meanwhile
+		}
 		if err != nil {
-			return fmt.Errorf("bed of silent device %q: %w", id, err)
+			return d.failed(ctx, fmt.Errorf("bed of silent device %q: %w", id, err))
 		}
 		if err := w.apply(d.engine.DeviceSilent(id, dev.BedID, bed.AgencyID, dev.Kind, at)); err != nil {
 			return d.failed(ctx, err)
@@ -238,13 +303,40 @@ func (d *alarmDesk) devicesSilent(ctx context.Context, ids []string, at time.Tim
 // of the batch starts from a consistent state.
 func (d *alarmDesk) failed(ctx context.Context, err error) error {
 	if lerr := d.loadLocked(ctx); lerr != nil {
+		d.stale = true // memory may be ahead of the database: reload first next time
 		return errors.Join(err, fmt.Errorf("reload the alarm desk: %w", lerr))
 	}
 	return err
 }
 
+// ruleGuard holds the rules' clock back from the wall clock: a message
+// received just now may still be on its way into the journal (group
+// commit and fsync), and a timer must not fire ahead of a message that
+// would have stopped it (back in bed at the last moment).
+const ruleGuard = 200 * time.Millisecond
+
+// ruleTime is t less ruleGuard, or the receive time of the first journal
+// entry the rules have not seen yet when that is earlier.
+func (d *alarmDesk) ruleTime(t time.Time) time.Time {
+	t = t.Add(-ruleGuard)
+	if d.pendingSince != nil {
+		if p, ok := d.pendingSince(d.applied); ok && p.Before(t) {
+			return p
+		}
+	}
+	return t
+}
+
 // commit stores a unit of work and then makes it the desk's state.
 func (d *alarmDesk) commit(ctx context.Context, w *work, states []alerts.BedState, cursor *uint64) error {
+	if cursor == nil {
+		// The rule state stored below reflects every entry applied, those
+		// that changed nothing included: store the index with it, or a
+		// replay after a crash would run them again on a state that is
+		// already past them (timers fired since).
+		applied := d.applied
+		cursor = &applied
+	}
 	b := store.AlertBatch{Changes: w.changes, Cursor: cursor}
 	b.RuleStates = make([]store.RuleState, len(states))
 	for i, s := range states {
@@ -261,7 +353,11 @@ func (d *alarmDesk) commit(ctx context.Context, w *work, states []alerts.BedStat
 		a := *c.Alert
 		k := alertKey{a.BedID, a.Kind}
 		if a.State == alerts.Resolved {
-			delete(d.open, k)
+			// Only if it is this alert: a note on an old resolved alert
+			// must not drop its unresolved successor.
+			if o, ok := d.open[k]; ok && o.ID == a.ID {
+				delete(d.open, k)
+			}
 		} else {
 			d.open[k] = a
 		}
@@ -321,7 +417,10 @@ func (w *work) current(k alertKey) *alerts.Alert {
 }
 
 func (w *work) put(k alertKey, a alerts.Alert, trail []alerts.Transition, reqs []alerts.Request) {
-	if i, ok := w.pending[k]; ok {
+	// The successor of an alert resolved in this unit of work (the same
+	// bed and kind raised again) is another alert: it gets its own change,
+	// stored after the resolution.
+	if i, ok := w.pending[k]; ok && !(w.changes[i].Alert.State == alerts.Resolved && a.State != alerts.Resolved) {
 		c := &w.changes[i]
 		*c.Alert = a
 		c.Trail = append(c.Trail, trail...)
@@ -469,6 +568,9 @@ func (d *alarmDesk) AddNote(ctx context.Context, id int64, actor, note string) (
 func (d *alarmDesk) decide(ctx context.Context, id int64, fn func(alerts.Alert, time.Time) (alerts.Alert, []alerts.Transition, error)) (alerts.Alert, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.ready(ctx); err != nil {
+		return alerts.Alert{}, err
+	}
 	a, err := d.alert(ctx, id)
 	if err != nil {
 		return alerts.Alert{}, err
@@ -482,7 +584,9 @@ func (d *alarmDesk) decide(ctx context.Context, id int64, fn func(alerts.Alert, 
 	if err := d.commit(ctx, w, nil, nil); err != nil {
 		return alerts.Alert{}, d.failed(ctx, err)
 	}
-	if next.State == alerts.Acknowledged && a.State == alerts.Open {
+	if a.AcknowledgedAt == nil && next.AcknowledgedAt != nil {
+		// The first answer, as the response KPI counts it: also when it
+		// resolves a cleared alert at once, never again after a reopen.
 		d.metrics.alertAckSeconds.WithLabelValues(string(a.Severity)).Observe(w.now.Sub(a.RaisedAt).Seconds())
 	}
 	return next, nil

@@ -36,6 +36,7 @@ type deviceState struct {
 	// silent, when set, is told of devices the sweep found silent (the
 	// alarm rules raise device_offline).
 	silent   func(ctx context.Context, ids []string, at time.Time) error
+	unsent   []string // silent devices the alarm rules have not taken yet
 	accepted []devices.Observation
 }
 
@@ -219,12 +220,20 @@ func (d *deviceState) sweep(ctx context.Context, every time.Duration) error {
 		case <-ctx.Done():
 			return nil
 		case now := <-t.C:
-			if changed := d.monitor.Sweep(now); len(changed) > 0 {
+			changed := d.monitor.Sweep(now)
+			if len(changed) > 0 {
 				d.log.Info("devices went silent", "count", len(changed))
-				if d.silent != nil {
-					if err := d.silent(ctx, changed, now); err != nil && ctx.Err() == nil {
-						d.log.Error("raise device_offline", "err", err)
+			}
+			// The sweep reports a device once: a failed hand-off to the
+			// alarm rules is kept and tried again at the next sweep.
+			d.unsent = append(d.unsent, changed...)
+			if d.silent != nil && len(d.unsent) > 0 {
+				if err := d.silent(ctx, d.unsent, now); err != nil {
+					if ctx.Err() == nil {
+						d.log.Error("raise device_offline", "devices", len(d.unsent), "err", err)
 					}
+				} else {
+					d.unsent = d.unsent[:0]
 				}
 			}
 			if err := d.saveHealth(ctx); err != nil && ctx.Err() == nil {

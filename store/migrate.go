@@ -83,6 +83,9 @@ var migrations = []string{
 
 	// 5: devices announced by discovery, waiting to be accepted.
 	discoverySchema,
+
+	// 6: each bed's overrides of the alarm rules.
+	bedRulesSchema,
 }
 
 // migrate brings the schema to version len(steps), applying in one

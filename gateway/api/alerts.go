@@ -36,15 +36,25 @@ import (
 //     in that month of Deps.Zone (Asia/Shanghai by default); an unknown
 //     agency is 404, an agency without alerts gives no items.
 
-// AlertDesk changes alerts on a person's behalf. The gateway's alarm desk
-// implements it: it holds the live alerts, applies the alerts lifecycle
-// and stores the result, so that the alarm consumer and the API never
-// write an alert past each other. Errors: store.ErrNotFound,
-// alerts.ErrState, alerts.ErrNoteRequired.
+// AlertDesk changes alerts on a person's behalf, and the rules that raise
+// them. The gateway's alarm desk implements it: it holds the live alerts
+// and rules, applies the alerts lifecycle and stores the result, so that
+// the alarm consumer and the API never write an alert past each other.
+// Errors: store.ErrNotFound, store.ErrInvalid, alerts.ErrState,
+// alerts.ErrNoteRequired.
 type AlertDesk interface {
 	Acknowledge(ctx context.Context, id int64, actor, note string) (alerts.Alert, error)
 	Resolve(ctx context.Context, id int64, actor, note string) (alerts.Alert, error)
 	AddNote(ctx context.Context, id int64, actor, note string) (alerts.Transition, error)
+	// BedChanged, BedRemoved and DeviceRemoved keep the alarm rules in step
+	// with the registry.
+	BedChanged(ctx context.Context, bedID string) error
+	BedRemoved(ctx context.Context, bedID string) error
+	DeviceRemoved(ctx context.Context, bedID, deviceID string) error
+	// PutBedRules stores a bed's overrides of the alarm rules and applies
+	// them; DeleteBedRules puts the bed back on the configured rules.
+	PutBedRules(ctx context.Context, r alerts.BedRules) error
+	DeleteBedRules(ctx context.Context, bedID string) error
 }
 
 // adminActor is who the admin token acts as in audit trails when a request

@@ -24,6 +24,26 @@ type fakeDesk struct {
 
 	mu     sync.Mutex
 	actors []string
+	rules  []string // BedChanged, BedRemoved and DeviceRemoved calls
+}
+
+func (d *fakeDesk) ruleCall(call string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.rules = append(d.rules, call)
+	return nil
+}
+
+func (d *fakeDesk) BedChanged(ctx context.Context, bedID string) error {
+	return d.ruleCall("bed " + bedID)
+}
+
+func (d *fakeDesk) BedRemoved(ctx context.Context, bedID string) error {
+	return d.ruleCall("removed bed " + bedID)
+}
+
+func (d *fakeDesk) DeviceRemoved(ctx context.Context, bedID, deviceID string) error {
+	return d.ruleCall("removed device " + deviceID + " of " + bedID)
 }
 
 func (d *fakeDesk) record(actor string) {
@@ -78,6 +98,15 @@ func (d *fakeDesk) AddNote(ctx context.Context, id int64, actor, note string) (a
 		return alerts.Transition{}, err
 	}
 	return t, d.db.SaveAlerts(ctx, store.AlertBatch{Changes: []store.AlertChange{{Trail: []alerts.Transition{t}}}})
+}
+
+// PutBedRules and DeleteBedRules only store: the fake has no rules to run.
+func (d *fakeDesk) PutBedRules(ctx context.Context, r alerts.BedRules) error {
+	return d.db.PutBedRules(ctx, r)
+}
+
+func (d *fakeDesk) DeleteBedRules(ctx context.Context, bedID string) error {
+	return d.db.DeleteBedRules(ctx, bedID)
 }
 
 // newAlertHarness is a harness with a fake desk on its store.
@@ -431,5 +460,24 @@ func TestAlertStreamRouteIsFree(t *testing.T) {
 	p := wantProblem(t, "GET", "/api/v1/alerts/stream", h.do(t, "GET", "/api/v1/alerts/stream", ""), fiber.StatusNotFound, codeNotFound)
 	if p.Detail != "no such route" {
 		t.Errorf("GET /api/v1/alerts/stream detail = %q, want %q", p.Detail, "no such route")
+	}
+}
+
+// TestRegistryChangesReachTheRules: the alarm rules hear of beds created,
+// changed and deleted, and of devices deleted or moved to another bed.
+func TestRegistryChangesReachTheRules(t *testing.T) {
+	h, desk := newAlertHarness(t)
+	h.seed(t) // bed1 with dev1
+	h.mustDo(t, "POST", "/api/v1/beds", bedJSON("bed2", "ag1"), fiber.StatusCreated)
+	h.mustDo(t, "PUT", "/api/v1/beds/bed2", bedJSON("bed2", "ag1"), fiber.StatusOK)
+	h.mustDo(t, "PUT", "/api/v1/devices/dev1", `{"bed_id":"bed1","kind":"vitals_monitor","source":"dev1-src","model":"R2"}`, fiber.StatusOK)
+	h.mustDo(t, "PUT", "/api/v1/devices/dev1", `{"bed_id":"bed2","kind":"vitals_monitor","source":"dev1-src"}`, fiber.StatusOK)
+	h.mustDo(t, "DELETE", "/api/v1/devices/dev1", "", fiber.StatusNoContent)
+	h.mustDo(t, "DELETE", "/api/v1/beds/bed1", "", fiber.StatusNoContent)
+	want := []string{"bed bed1", "bed bed2", "bed bed2", "removed device dev1 of bed1", "removed device dev1 of bed2", "removed bed bed1"}
+	desk.mu.Lock()
+	defer desk.mu.Unlock()
+	if !reflect.DeepEqual(desk.rules, want) {
+		t.Errorf("calls to the alarm rules = %q, want %q", desk.rules, want)
 	}
 }

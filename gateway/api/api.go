@@ -93,6 +93,7 @@ func New(d Deps) *fiber.App {
 	v1.Put("/beds/:id", s.updateBed)
 	v1.Delete("/beds/:id", s.deleteBed)
 	v1.Get("/beds/:id/telemetry", s.telemetry)
+	s.routesBedRules(v1)
 	v1.Get("/devices/unknown", s.listUnknown)
 	s.routesDiscovery(v1)
 	v1.Post("/devices", s.createDevice)

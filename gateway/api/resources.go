@@ -81,6 +81,9 @@ func (s *server) createBed(c *fiber.Ctx) error {
 		return err
 	}
 	s.Registry.PutBed(b)
+	if err := s.rulesBedChanged(c, b.ID); err != nil {
+		return err
+	}
 	return c.Status(fiber.StatusCreated).JSON(b)
 }
 
@@ -106,6 +109,9 @@ func (s *server) updateBed(c *fiber.Ctx) error {
 		return err
 	}
 	s.Registry.PutBed(b)
+	if err := s.rulesBedChanged(c, b.ID); err != nil {
+		return err
+	}
 	return c.JSON(b)
 }
 
@@ -115,6 +121,11 @@ func (s *server) deleteBed(c *fiber.Ctx) error {
 		return err
 	}
 	s.Registry.RemoveBed(id)
+	if s.Alerts != nil {
+		if err := s.Alerts.BedRemoved(c.UserContext(), id); err != nil {
+			return err
+		}
+	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
@@ -193,6 +204,10 @@ func (s *server) updateDevice(c *fiber.Ctx) error {
 		return err
 	}
 	d.ID = pathID(c)
+	before, err := s.Store.GetDevice(c.UserContext(), d.ID)
+	if err != nil {
+		return err
+	}
 	if err := s.Store.UpdateDevice(c.UserContext(), d); err != nil {
 		return err
 	}
@@ -201,17 +216,40 @@ func (s *server) updateDevice(c *fiber.Ctx) error {
 		return err
 	}
 	s.Registry.PutDevice(d)
+	if s.Alerts != nil && (before.BedID != d.BedID || before.Kind != d.Kind) {
+		// What the rules knew of it belongs to its old bed or kind.
+		if err := s.Alerts.DeviceRemoved(c.UserContext(), before.BedID, d.ID); err != nil {
+			return err
+		}
+	}
 	return c.JSON(s.withHealth(d))
 }
 
 func (s *server) deleteDevice(c *fiber.Ctx) error {
 	id := pathID(c)
+	old, err := s.Store.GetDevice(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
 	if err := s.Store.DeleteDevice(c.UserContext(), id); err != nil {
 		return err
 	}
 	s.Registry.RemoveDevice(id)
 	s.Monitor.Forget(id)
+	if s.Alerts != nil {
+		if err := s.Alerts.DeviceRemoved(c.UserContext(), old.BedID, id); err != nil {
+			return err
+		}
+	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// rulesBedChanged tells the alarm rules of a bed created or changed.
+func (s *server) rulesBedChanged(c *fiber.Ctx, bedID string) error {
+	if s.Alerts == nil {
+		return nil
+	}
+	return s.Alerts.BedChanged(c.UserContext(), bedID)
 }
 
 func (s *server) listDevices(c *fiber.Ctx) error {
