@@ -180,7 +180,7 @@ func checkDeviceRefs(ctx context.Context, tx *sql.Tx, d devices.Device) error {
 		return nil
 	}
 	var other string
-	err = tx.QueryRowContext(ctx, `SELECT id FROM devices WHERE format = ? AND source = ? AND id <> ?`,
+	err = tx.QueryRowContext(ctx, `SELECT id FROM devices WHERE format = ? AND source = ? AND source <> '' AND id <> ?`,
 		d.Format, d.Source, d.ID).Scan(&other)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
