@@ -17,7 +17,7 @@ DURATION=${DURATION:-60s}
 . bench/lib.sh
 
 metrics() { curl -fs "http://127.0.0.1:$HTTP_PORT/metrics"; }
-accepted() { metrics | awk '/^carebed_messages_total\{.*result="accepted".*stream="vitals"/ {print $2}'; }
+accepted() { metrics | awk '/^carebed_messages_total\{.*result="accepted".*stream="vitals"/ {printf "%d\n", $2}'; }
 
 start_gateway
 "$work/carebed-sim" --broker "tcp://127.0.0.1:$MQTT_PORT" --beds "$BEDS" --register-only \

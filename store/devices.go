@@ -142,7 +142,25 @@ func (db *DB) SaveHealth(ctx context.Context, health map[string]devices.Health) 
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	// In transactions of healthChunk rows: the state database has one
+	// writer, and an alarm waiting to be stored must not queue behind the
+	// health of 10,000 devices. A failure leaves earlier chunks saved,
+	// which is harmless: the caller saves them all again.
+	for len(ids) > 0 {
+		n := min(len(ids), healthChunk)
+		if err := db.saveHealth(ctx, ids[:n], health); err != nil {
+			return fmt.Errorf("save health of %d devices: %w", len(ids), err)
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// healthChunk is how many devices' health one transaction saves.
+const healthChunk = 256
+
+func (db *DB) saveHealth(ctx context.Context, ids []string, health map[string]devices.Health) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `UPDATE devices SET last_seen = ?, online = ?, battery = ?, tamper = ? WHERE id = ?`)
 		if err != nil {
 			return err
@@ -160,10 +178,6 @@ func (db *DB) SaveHealth(ctx context.Context, health map[string]devices.Health) 
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("save health of %d devices: %w", len(ids), err)
-	}
-	return nil
 }
 
 // checkDeviceRefs checks that the bed exists and that no other device uses
