@@ -38,25 +38,37 @@ wait "$VITALS" || true
 metrics >"$work/metrics.txt"
 python3 - "$work/metrics.txt" <<'PY'
 import re, sys
-buckets, count = [], 0
-for line in open(sys.argv[1]):
-    m = re.match(r'carebed_alert_raise_seconds_bucket\{kind="sos",le="([^"]+)"\} (\S+)', line)
-    if m:
+text = open(sys.argv[1]).read()
+def hist(name, labels=''):
+    buckets, count = [], 0.0
+    for m in re.finditer(r'^%s_bucket\{%sle="([^"]+)"\} (\S+)$' % (name, labels), text, re.M):
         buckets.append((float('inf') if m.group(1) == '+Inf' else float(m.group(1)), float(m.group(2))))
-    m = re.match(r'carebed_alert_raise_seconds_count\{kind="sos"\} (\S+)', line)
+    m = re.search(r'^%s_count(?:\{%s\})? (\S+)$' % (name, labels.rstrip(',')), text, re.M)
     if m:
         count = float(m.group(1))
-def q(p):
+    return buckets, count
+def q(h, p):
     # Linear interpolation inside the bucket, as Prometheus does.
+    buckets, count = h
     rank, lo, below = p * count, 0.0, 0.0
     for le, c in buckets:
         if c >= rank:
             return lo + (le - lo) * (rank - below) / max(c - below, 1e-9)
         lo, below = le, c
     return float('nan')
-print(f"sos alerts raised: {count:.0f}")
-if count:
-    print(f"SOS press -> alert stored: p50 {q(0.5)*1000:.1f} ms, p99 {q(0.99)*1000:.1f} ms (histogram interpolation)")
+sos = hist('carebed_alert_raise_seconds', 'kind="sos",')
+print(f"sos alerts raised: {sos[1]:.0f}")
+if sos[1]:
+    print(f"SOS press -> alert stored: p50 {q(sos, .5)*1000:.1f} ms, p99 {q(sos, .99)*1000:.1f} ms (histogram interpolation)")
+delay = hist('carebed_alert_rules_delay_seconds')
+if delay[1]:
+    print(f"receive -> alarm rules (oldest of each batch): p50 {q(delay, .5)*1000:.1f} ms, p99 {q(delay, .99)*1000:.1f} ms")
+save = hist('carebed_alert_save_seconds')
+if save[1]:
+    print(f"alert transactions: {save[1]:.0f}, p50 {q(save, .5)*1000:.1f} ms, p99 {q(save, .99)*1000:.1f} ms")
+m = {k: float(v) for k, v in re.findall(r'^(carebed_journal_commit(?:s_total|_seconds_total)) (\S+)$', text, re.M)}
+if m.get('carebed_journal_commits_total'):
+    print(f"journal: {m['carebed_journal_commits_total']:.0f} group commits, mean {m['carebed_journal_commit_seconds_total'] / m['carebed_journal_commits_total'] * 1000:.1f} ms each (write and fsync)")
 PY
 printf 'vitals taken while probing: %.0f msgs/s (target %d); gateway %.2f CPU-s per second; peak RSS %s MiB\n' \
   "$(echo "($a1 - $a0) / ($t1 - $t0)" | bc -l)" "$RATE" "$(echo "($cpu1 - $cpu0) / $TICK / ($t1 - $t0)" | bc -l)" "$(peak_rss_mib "$GW")"

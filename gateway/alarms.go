@@ -187,6 +187,9 @@ func (d *alarmDesk) consume(ctx context.Context, batch []journal.Entry) error {
 	}
 	w := d.newWork(ctx)
 	last := d.applied
+	if len(batch) > 0 && !batch[0].Received.IsZero() {
+		d.metrics.alertDelay.Observe(time.Since(batch[0].Received).Seconds())
+	}
 	for _, e := range batch {
 		if e.Index <= d.applied {
 			continue // stored before a crash; the journal's own cursor lagged

@@ -22,6 +22,7 @@ type metrics struct {
 	alertsRaised     *prometheus.CounterVec // by kind and severity
 	alertLatency     *prometheus.HistogramVec
 	alertSaveSeconds prometheus.Histogram
+	alertDelay       prometheus.Histogram
 	alertEscalations prometheus.Counter
 	alertAckSeconds  *prometheus.HistogramVec // by severity
 	notifications    *prometheus.CounterVec   // by result
@@ -75,6 +76,11 @@ func newMetrics() *metrics {
 		Help:    "Time to store one unit of alert changes (one transaction).",
 		Buckets: prometheus.ExponentialBucketsRange(0.0002, 4, 22),
 	})
+	m.alertDelay = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "carebed_alert_rules_delay_seconds",
+		Help:    "From receiving a message to the alarm rules taking it (the oldest message of each batch).",
+		Buckets: prometheus.ExponentialBucketsRange(0.0002, 8, 30),
+	})
 	m.alertEscalations = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "carebed_alert_escalations_total",
 		Help: "Escalation steps taken.",
@@ -89,7 +95,7 @@ func newMetrics() *metrics {
 		Help: "Notification requests handed to a channel, by result (sent, retry, failed).",
 	}, []string{"result"})
 	reg.MustRegister(m.messages, m.deadLetters, m.writeSeconds, m.writePoints,
-		m.alertsOpen, m.alertsRaised, m.alertLatency, m.alertSaveSeconds, m.alertEscalations, m.alertAckSeconds, m.notifications)
+		m.alertsOpen, m.alertsRaised, m.alertLatency, m.alertSaveSeconds, m.alertDelay, m.alertEscalations, m.alertAckSeconds, m.notifications)
 	for _, r := range []string{"sent", "retry", "failed"} {
 		m.notifications.WithLabelValues(r)
 	}

@@ -25,6 +25,7 @@ func (j *Journal) Run(ctx context.Context) error {
 		return fmt.Errorf("run journal: %w", ErrClosed)
 	}
 	j.toSync = make(chan handoff)
+	j.syncReady = make(chan struct{}, 1)
 	j.syncStop = make(chan struct{})
 	synced := make(chan error, 1)
 	go func() { synced <- j.syncLoop() }()
@@ -123,6 +124,14 @@ type handoff struct {
 // MaxBatch records, handing each to the syncer. It returns how many records
 // it took.
 func (j *Journal) writePending() (int, error) {
+	// Keep the group open until the syncer can take it: records arriving
+	// while it syncs the last group or waits out CommitInterval join this
+	// one instead of waiting for the group after.
+	select {
+	case <-j.syncReady:
+	case <-j.syncStop:
+		return 0, errSyncStopped
+	}
 	var spare *pendingBatch
 	select {
 	case spare = <-j.free:
@@ -136,6 +145,10 @@ func (j *Journal) writePending() (int, error) {
 	n := len(b.recs)
 	if n == 0 {
 		j.free <- b
+		select { // unused: the syncer still waits for a group
+		case j.syncReady <- struct{}{}:
+		default: // it came round again meanwhile (a barrier) and put one back
+		}
 		return 0, nil
 	}
 	for start := 0; start < n; start += j.opts.MaxBatch {
@@ -219,13 +232,24 @@ func (j *Journal) write(b *pendingBatch, recs []pending) (handoff, error) {
 func (j *Journal) syncLoop() error {
 	defer close(j.syncStop)
 	var last time.Time
-	for h := range j.toSync {
+	for {
+		// Wait out the interval before taking the next group, not after:
+		// records keep joining the writer's open group meanwhile, and a
+		// group taken is synced at once.
+		if wait := j.opts.CommitInterval - time.Since(last); wait > 0 && !j.opts.NoSync {
+			time.Sleep(wait)
+		}
+		select {
+		case j.syncReady <- struct{}{}: // the writer may close its group now
+		default:
+		}
+		h, ok := <-j.toSync
+		if !ok {
+			return nil
+		}
 		if h.barrier != nil {
 			close(h.barrier)
 			continue
-		}
-		if wait := j.opts.CommitInterval - time.Since(last); wait > 0 && !j.opts.NoSync {
-			time.Sleep(wait) // the writer holds the next group open meanwhile
 		}
 		last = time.Now()
 		if err := j.sync(h); err != nil {
@@ -233,7 +257,6 @@ func (j *Journal) syncLoop() error {
 		}
 		j.publish(h)
 	}
-	return nil
 }
 
 func (j *Journal) sync(h handoff) error {

@@ -176,9 +176,12 @@ type Journal struct {
 
 	kick chan struct{} // capacity 1: the pending batch became non-empty
 
-	free     chan *pendingBatch // empty batches; three exist: filling, writing, syncing
-	toSync   chan handoff       // writer -> syncer, unbuffered; made by Run
-	syncStop chan struct{}      // closed when the syncer returns
+	free   chan *pendingBatch // empty batches; three exist: filling, writing, syncing
+	toSync chan handoff       // writer -> syncer, unbuffered; made by Run
+	// syncReady holds a token while the syncer waits for a group; the
+	// writer takes it before closing one. Made by Run.
+	syncReady chan struct{}
+	syncStop  chan struct{} // closed when the syncer returns
 
 	committed     atomic.Uint64
 	notifyMu      sync.Mutex

@@ -476,3 +476,26 @@ func TestCommitFailureAcksNothing(t *testing.T) {
 		t.Errorf("Drain() after failure = nil, want the commit error")
 	}
 }
+
+// TestGroupStaysOpenWhileSyncerWaits: records that arrive while the syncer
+// waits out CommitInterval join one group, which is synced as soon as the
+// interval ends, instead of a group closed by the first of them and another
+// for the rest (which made them wait two intervals).
+func TestGroupStaysOpenWhileSyncerWaits(t *testing.T) {
+	j := openJournal(t, Options{Dir: t.TempDir(), CommitInterval: 300 * time.Millisecond})
+	run(t, j)
+	appendWait(t, j, rec(0)) // an idle journal syncs at once
+	before := j.Stats().Commits
+	var wg sync.WaitGroup
+	for i := 1; i <= 5; i++ {
+		wg.Add(1)
+		if err := j.Append(context.Background(), rec(i), wg.Done); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond) // each record kicks the writer on its own
+	}
+	wg.Wait()
+	if got := j.Stats().Commits - before; got != 1 {
+		t.Errorf("commits for 5 records arriving within one CommitInterval = %d, want 1", got)
+	}
+}
