@@ -20,6 +20,13 @@ const (
 	consumerTelemetry = "telemetry"
 )
 
+// healthSaveEvery is how often device health (last seen, online, battery)
+// is written to the state database. Every message changes last_seen, so at
+// 10,000 beds each save rewrites most devices; the database has one
+// writer, and alarms must not queue behind it. A crash loses at most this
+// much of last_seen, never an observation.
+const healthSaveEvery = 10 * time.Second
+
 // deviceState is the journal consumer that keeps the registry's view of the
 // field: device health, devices nobody registered, devices that discovery
 // announces, and dead letters.

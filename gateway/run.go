@@ -88,7 +88,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info)) (e
 	if err != nil {
 		return err
 	}
-	state := &deviceState{reg: reg, monitor: monitor, db: db, metrics: m, log: log, saveEvery: time.Second, silent: desk.devicesSilent}
+	state := &deviceState{reg: reg, monitor: monitor, db: db, metrics: m, log: log, saveEvery: healthSaveEvery, silent: desk.devicesSilent}
 	writer := &telemetryWriter{reg: reg, store: ts, metrics: m, drops: drops, db: db}
 	parts.goRun("device state", failed, func(ctx context.Context) error {
 		err := j.Consume(ctx, consumerDevices, 4096, state.consume, journal.WithLinger(20*time.Millisecond))
