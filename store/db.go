@@ -187,6 +187,30 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// writeDurable is write with its commit fsynced (synchronous=FULL) instead
+// of only written to the WAL: what the alarm desk stores marks journal
+// entries as done, so it must survive a power cut as the journal does.
+func (db *DB) writeDurable(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = FULL"); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = NORMAL") //nolint:errcheck // on failure it stays FULL: slower, never less safe
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
 // exists reports whether a row of table has the given id. table is one of
 // this package's table names, never input.
 func exists(ctx context.Context, q querier, table, id string) (bool, error) {
