@@ -34,7 +34,7 @@ func startAlarms(ctx context.Context, cfg Config, db *store.DB, reg *devices.Reg
 	}
 	parts.goRun("alarm rules", failed, func(ctx context.Context) error {
 		// No linger: an alarm must not wait for company.
-		return j.Consume(ctx, consumerAlerts, 1024, desk.consume)
+		return j.Consume(ctx, consumerAlerts, 1024, desk.consume, journal.WithBeforeCursorSave(db.Sync))
 	})
 	parts.goRun("alarm timers", failed, func(ctx context.Context) error { return desk.runTimers(ctx, alarmTick) })
 	d := &dispatcher{db: db, notifier: alerts.LogNotifier{Log: log}, metrics: m, log: log, wake: desk.wake, now: time.Now, poll: time.Second}

@@ -74,7 +74,7 @@ func (db *DB) SaveAlerts(ctx context.Context, b AlertBatch) error {
 	}
 	alertIDs := make([]int64, len(b.Changes))
 	var requestIDs [][]int64
-	err := db.writeDurable(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
 		st := &batchStmts{tx: tx}
 		defer st.close()
 		requestIDs = make([][]int64, len(b.Changes))

@@ -187,9 +187,8 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// writeDurable is write with its commit fsynced (synchronous=FULL) instead
-// of only written to the WAL: what the alarm desk stores marks journal
-// entries as done, so it must survive a power cut as the journal does.
+// writeDurable is write with its commit fsynced (synchronous=FULL), which
+// also makes every commit before it durable: the WAL is one file.
 func (db *DB) writeDurable(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	conn, err := db.w.Conn(ctx)
 	if err != nil {
@@ -209,6 +208,23 @@ func (db *DB) writeDurable(ctx context.Context, fn func(tx *sql.Tx) error) error
 		return err
 	}
 	return tx.Commit()
+}
+
+// Sync makes every commit so far survive a power cut. Commits are written
+// to the WAL at once (a crash of the process loses nothing) but fsynced only
+// at checkpoints; the alarm desk calls Sync before the journal stores its
+// cursor, so the journal never forgets messages whose alerts a power cut
+// could take back.
+func (db *DB) Sync(ctx context.Context) error {
+	err := db.writeDurable(ctx, func(tx *sql.Tx) error {
+		// A write is needed: a commit that changes nothing syncs nothing.
+		_, err := tx.ExecContext(ctx, `INSERT INTO alert_cursor (id, journal_index) VALUES (1, 0) ON CONFLICT (id) DO UPDATE SET journal_index = journal_index`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sync state database: %w", err)
+	}
+	return nil
 }
 
 // exists reports whether a row of table has the given id. table is one of

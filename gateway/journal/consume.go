@@ -133,6 +133,8 @@ func (j *Journal) Consume(ctx context.Context, name string, max int, fn func(ctx
 		return err
 	}
 	defer c.active.Store(false)
+	c.setBeforeSave(co.beforeSave)
+	defer c.setBeforeSave(nil)
 	var batch []Entry
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -177,7 +179,17 @@ func (j *Journal) Consume(ctx context.Context, name string, max int, fn func(ctx
 type ConsumeOption func(*consumeOptions)
 
 type consumeOptions struct {
-	linger time.Duration
+	linger     time.Duration
+	beforeSave func(ctx context.Context) error
+}
+
+// WithBeforeCursorSave runs fn before the consumer's cursor is stored: a
+// consumer that keeps its results in its own store (the alarm desk) makes
+// them durable there first, so the journal never forgets entries whose
+// results a power cut could take back. If fn fails the cursor is not
+// stored and Consume returns the error.
+func WithBeforeCursorSave(fn func(ctx context.Context) error) ConsumeOption {
+	return func(o *consumeOptions) { o.beforeSave = fn }
 }
 
 // WithLinger lets a consumer wait up to d for a full batch once at least

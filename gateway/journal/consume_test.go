@@ -354,3 +354,42 @@ func TestConsumeWithLingerBatches(t *testing.T) {
 		}
 	})
 }
+
+// TestConsumeBeforeCursorSave: the hook runs before the cursor is stored,
+// and a failing hook keeps the stored cursor where it was.
+func TestConsumeBeforeCursorSave(t *testing.T) {
+	tests := []struct {
+		name      string
+		hookErr   error
+		wantSaved uint64
+	}{
+		{"hook succeeds", nil, 3},
+		{"hook fails", errors.New("state database unavailable"), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := openJournal(t, Options{Dir: t.TempDir(), NoSync: true})
+			run(t, j)
+			appendWait(t, j, rec(1), rec(2), rec(3))
+			ctx, cancel := context.WithCancel(context.Background())
+			var hooked []uint64 // the consumer's position when the hook ran
+			err := j.Consume(ctx, "alerts", 10, func(_ context.Context, batch []Entry) error {
+				cancel() // stop after this batch: Consume then stores the cursor
+				return nil
+			}, WithBeforeCursorSave(func(context.Context) error {
+				hooked = append(hooked, j.Cursor("alerts"))
+				return tt.hookErr
+			}))
+			if (err != nil) != (tt.hookErr != nil) || tt.hookErr != nil && !errors.Is(err, tt.hookErr) {
+				t.Errorf("Consume() = %v, want %v", err, tt.hookErr)
+			}
+			if len(hooked) != 1 || hooked[0] != 3 {
+				t.Errorf("hook ran at positions %v, want once at 3", hooked)
+			}
+			cs := j.cursors["alerts"]
+			if got := cs.saved.Load(); got != tt.wantSaved {
+				t.Errorf("stored cursor = %d, want %d", got, tt.wantSaved)
+			}
+		})
+	}
+}

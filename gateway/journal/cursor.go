@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -25,6 +26,14 @@ type cursor struct {
 
 	mu      sync.Mutex // serialises writes of the file
 	savedAt time.Time  // guarded by mu
+	// beforeSave, when set, runs before the file is written (guarded by mu).
+	beforeSave func(ctx context.Context) error
+}
+
+func (c *cursor) setBeforeSave(fn func(ctx context.Context) error) {
+	c.mu.Lock()
+	c.beforeSave = fn
+	c.mu.Unlock()
 }
 
 const cursorFileLen = 8 + crcLen
@@ -137,6 +146,11 @@ func (j *Journal) saveCursor(c *cursor, force bool) error {
 	pos := c.pos.Load()
 	if !force && pos == c.saved.Load() {
 		return nil
+	}
+	if c.beforeSave != nil {
+		if err := c.beforeSave(context.Background()); err != nil {
+			return fmt.Errorf("save cursor %q: %w", c.name, err)
+		}
 	}
 	var b [cursorFileLen]byte
 	binary.LittleEndian.PutUint64(b[:8], pos)
