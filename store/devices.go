@@ -157,7 +157,7 @@ func (db *DB) SaveHealth(ctx context.Context, health map[string]devices.Health) 
 }
 
 // healthChunk is how many devices' health one transaction saves.
-const healthChunk = 256
+const healthChunk = 64
 
 func (db *DB) saveHealth(ctx context.Context, ids []string, health map[string]devices.Health) error {
 	return db.write(ctx, func(tx *sql.Tx) error {
