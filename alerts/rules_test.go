@@ -12,7 +12,7 @@ import (
 
 // The rule tests run scenarios of one bed ("bed1" of agency "ag1") on an
 // injected receive time. Payloads go through the real decoders; the
-// Zigbee2MQTT ones are from /work/shared/fixtures/field-payloads.jsonl
+// Zigbee2MQTT ones are from the shared field-payloads catalogue
 // where a test names a fixture.
 
 var ruleZone = DefaultConfig().Zone
