@@ -168,14 +168,7 @@ func (d *alarmDesk) DeviceRemoved(ctx context.Context, bedID, deviceID string) e
 	if err := w.apply(d.engine.ForgetDevice(bedID, deviceID, d.ruleTime(w.now))); err != nil {
 		return d.failed(ctx, err)
 	}
-	states := d.engine.TakeDirty()
-	if len(w.changes) == 0 && len(states) == 0 {
-		return nil
-	}
-	if err := d.commit(ctx, w, states, nil); err != nil {
-		return d.failed(ctx, err)
-	}
-	return nil
+	return d.keep(ctx, w)
 }
 
 // consume runs the rules over one journal batch and stores the outcome.
@@ -251,14 +244,7 @@ func (d *alarmDesk) tick(ctx context.Context) error {
 			return d.failed(ctx, err)
 		}
 	}
-	states := d.engine.TakeDirty()
-	if len(w.changes) == 0 && len(states) == 0 {
-		return nil
-	}
-	if err := d.commit(ctx, w, states, nil); err != nil {
-		return d.failed(ctx, err)
-	}
-	return nil
+	return d.keep(ctx, w)
 }
 
 // devicesSilent tells the rules that devices said nothing for too long.
@@ -292,6 +278,12 @@ func (d *alarmDesk) devicesSilent(ctx context.Context, ids []string, at time.Tim
 			return d.failed(ctx, err)
 		}
 	}
+	return d.keep(ctx, w)
+}
+
+// keep stores a unit of work that did not come from the journal (timers,
+// silent devices, registry changes), when it changed anything.
+func (d *alarmDesk) keep(ctx context.Context, w *work) error {
 	states := d.engine.TakeDirty()
 	if len(w.changes) == 0 && len(states) == 0 {
 		return nil
