@@ -150,7 +150,7 @@ func (d *alarmDesk) BedRemoved(ctx context.Context, bedID string) error {
 		return err
 	}
 	d.engine.RemoveBed(bedID)
-	if err := d.commit(ctx, d.newWork(ctx), d.engine.TakeDirty(), nil); err != nil {
+	if err := d.commit(ctx, d.newWork(), d.engine.TakeDirty(), nil); err != nil {
 		return d.failed(ctx, err)
 	}
 	return nil
@@ -164,8 +164,8 @@ func (d *alarmDesk) DeviceRemoved(ctx context.Context, bedID, deviceID string) e
 	if err := d.ready(ctx); err != nil {
 		return err
 	}
-	w := d.newWork(ctx)
-	if err := w.apply(d.engine.ForgetDevice(bedID, deviceID, d.ruleTime(w.now))); err != nil {
+	w := d.newWork()
+	if err := w.apply(ctx, d.engine.ForgetDevice(bedID, deviceID, d.ruleTime(w.now))); err != nil {
 		return d.failed(ctx, err)
 	}
 	return d.keep(ctx, w)
@@ -178,7 +178,7 @@ func (d *alarmDesk) consume(ctx context.Context, batch []journal.Entry) error {
 	if err := d.ready(ctx); err != nil {
 		return err
 	}
-	w := d.newWork(ctx)
+	w := d.newWork()
 	last := d.applied
 	if len(batch) > 0 && !batch[0].Received.IsZero() {
 		d.metrics.alertDelay.Observe(time.Since(batch[0].Received).Seconds())
@@ -198,7 +198,7 @@ func (d *alarmDesk) consume(ctx context.Context, batch []journal.Entry) error {
 				continue
 			}
 			w.origin = origin(o)
-			if err := w.apply(d.engine.Observe(o)); err != nil {
+			if err := w.apply(ctx, d.engine.Observe(o)); err != nil {
 				return d.failed(ctx, err)
 			}
 			w.origin = time.Time{}
@@ -228,9 +228,9 @@ func (d *alarmDesk) tick(ctx context.Context) error {
 		return err
 	}
 	now := d.now()
-	w := d.newWork(ctx)
+	w := d.newWork()
 	ruleTime := d.ruleTime(now)
-	if err := w.apply(d.engine.Tick(ruleTime)); err != nil {
+	if err := w.apply(ctx, d.engine.Tick(ruleTime)); err != nil {
 		return d.failed(ctx, err)
 	}
 	for k, a := range d.open {
@@ -240,7 +240,7 @@ func (d *alarmDesk) tick(ctx context.Context) error {
 		if _, taken := w.pending[k]; taken {
 			continue
 		}
-		if err := w.escalate(a); err != nil {
+		if err := w.escalate(ctx, a); err != nil {
 			return d.failed(ctx, err)
 		}
 	}
@@ -257,7 +257,7 @@ func (d *alarmDesk) devicesSilent(ctx context.Context, ids []string, at time.Tim
 	// The rules' clock must not pass a message they have not seen yet:
 	// DeviceSilent fires the bed's timers up to at.
 	at = d.ruleTime(at)
-	w := d.newWork(ctx)
+	w := d.newWork()
 	for _, id := range ids {
 		dev, err := d.db.GetDevice(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -274,7 +274,7 @@ func (d *alarmDesk) devicesSilent(ctx context.Context, ids []string, at time.Tim
 		if err != nil {
 			return d.failed(ctx, fmt.Errorf("bed of silent device %q: %w", id, err))
 		}
-		if err := w.apply(d.engine.DeviceSilent(id, dev.BedID, bed.AgencyID, dev.Kind, at)); err != nil {
+		if err := w.apply(ctx, d.engine.DeviceSilent(id, dev.BedID, bed.AgencyID, dev.Kind, at)); err != nil {
 			return d.failed(ctx, err)
 		}
 	}
@@ -416,7 +416,7 @@ func (d *alarmDesk) decide(ctx context.Context, id int64, fn func(alerts.Alert, 
 	if err != nil {
 		return alerts.Alert{}, err
 	}
-	w := d.newWork(ctx)
+	w := d.newWork()
 	next, trail, err := fn(a, w.now)
 	if err != nil {
 		return alerts.Alert{}, err

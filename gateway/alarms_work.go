@@ -13,7 +13,6 @@ import (
 // work is what one batch, tick or API call changes before it is stored.
 type work struct {
 	d       *alarmDesk
-	ctx     context.Context
 	now     time.Time
 	changes []store.AlertChange
 	pending map[alertKey]int // index into changes
@@ -25,8 +24,8 @@ type work struct {
 	roster   *alerts.Duties
 }
 
-func (d *alarmDesk) newWork(ctx context.Context) *work {
-	return &work{d: d, ctx: ctx, now: d.now(), pending: map[alertKey]int{}, since: map[alertKey]time.Time{}}
+func (d *alarmDesk) newWork() *work {
+	return &work{d: d, now: d.now(), pending: map[alertKey]int{}, since: map[alertKey]time.Time{}}
 }
 
 // current is the alert of a bed and kind as this unit of work sees it.
@@ -58,14 +57,14 @@ func (w *work) put(k alertKey, a alerts.Alert, trail []alerts.Transition, reqs [
 
 // apply turns signals into alert changes, and starts the escalation of
 // alerts they open.
-func (w *work) apply(sigs []alerts.Signal) error {
+func (w *work) apply(ctx context.Context, sigs []alerts.Signal) error {
 	for _, s := range sigs {
 		k := alertKey{s.BedID, s.Kind}
 		cur := w.current(k)
 		silenced := false
 		if s.Op != alerts.Clear {
 			var err error
-			if silenced, err = w.silenced(s); err != nil {
+			if silenced, err = w.silenced(ctx, s); err != nil {
 				return err
 			}
 		}
@@ -74,7 +73,7 @@ func (w *work) apply(sigs []alerts.Signal) error {
 			continue
 		}
 		if next.State != alerts.Resolved && next.NextEscalation == nil && next.EscalationLevel == 0 && !next.Silenced {
-			more, reqs, err := w.escalation(next)
+			more, reqs, err := w.escalation(ctx, next)
 			if err != nil {
 				return err
 			}
@@ -99,12 +98,12 @@ type escalated struct {
 }
 
 // escalation runs one escalation step of a (stored or pending) alert.
-func (w *work) escalation(a alerts.Alert) (alerts.Alert, escalated, error) {
-	p, err := w.policy(a.AgencyID)
+func (w *work) escalation(ctx context.Context, a alerts.Alert) (alerts.Alert, escalated, error) {
+	p, err := w.policy(ctx, a.AgencyID)
 	if err != nil {
 		return a, escalated{}, err
 	}
-	r, err := w.duties()
+	r, err := w.duties(ctx)
 	if err != nil {
 		return a, escalated{}, err
 	}
@@ -112,8 +111,8 @@ func (w *work) escalation(a alerts.Alert) (alerts.Alert, escalated, error) {
 	return next, escalated{trail: trail, requests: reqs}, nil
 }
 
-func (w *work) escalate(a alerts.Alert) error {
-	next, e, err := w.escalation(a)
+func (w *work) escalate(ctx context.Context, a alerts.Alert) error {
+	next, e, err := w.escalation(ctx, a)
 	if err != nil {
 		return err
 	}
@@ -121,8 +120,8 @@ func (w *work) escalate(a alerts.Alert) error {
 	return nil
 }
 
-func (w *work) silenced(s alerts.Signal) (bool, error) {
-	list, err := w.d.db.ActiveSilences(w.ctx, s.BedID, s.At)
+func (w *work) silenced(ctx context.Context, s alerts.Signal) (bool, error) {
+	list, err := w.d.db.ActiveSilences(ctx, s.BedID, s.At)
 	if err != nil {
 		return false, fmt.Errorf("silences of bed %q: %w", s.BedID, err)
 	}
@@ -134,11 +133,11 @@ func (w *work) silenced(s alerts.Signal) (bool, error) {
 	return false, nil
 }
 
-func (w *work) policy(agency string) (alerts.Policy, error) {
+func (w *work) policy(ctx context.Context, agency string) (alerts.Policy, error) {
 	if p, ok := w.policies[agency]; ok {
 		return p, nil
 	}
-	p, err := w.d.db.GetPolicy(w.ctx, agency)
+	p, err := w.d.db.GetPolicy(ctx, agency)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		p = alerts.DefaultPolicy(agency)
@@ -152,11 +151,11 @@ func (w *work) policy(agency string) (alerts.Policy, error) {
 	return p, nil
 }
 
-func (w *work) duties() (*alerts.Duties, error) {
+func (w *work) duties(ctx context.Context) (*alerts.Duties, error) {
 	if w.roster != nil {
 		return w.roster, nil
 	}
-	list, err := w.d.db.AllDuties(w.ctx)
+	list, err := w.d.db.AllDuties(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("on-call roster: %w", err)
 	}
