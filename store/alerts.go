@@ -304,15 +304,7 @@ func (db *DB) GetAlert(ctx context.Context, id int64) (alerts.Alert, error) {
 // UnresolvedAlerts returns every alert that is not resolved, oldest first:
 // what the alarm desk loads at start.
 func (db *DB) UnresolvedAlerts(ctx context.Context) ([]alerts.Alert, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE state <> 'resolved' ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("load unresolved alerts: %w", err)
-	}
-	out, err := collect(rows, scanAlert)
-	if err != nil {
-		return nil, fmt.Errorf("load unresolved alerts: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, db.r, "load unresolved alerts", scanAlert, `SELECT `+alertColumns+` FROM alerts WHERE state <> 'resolved' ORDER BY id`)
 }
 
 // AlertTrail returns the trail of the alert in the order it was written.
@@ -400,15 +392,7 @@ func (db *DB) ListAlerts(ctx context.Context, f AlertFilter) ([]alerts.Alert, er
 		q += ` AND id < ?`
 		args = append(args, f.Before)
 	}
-	rows, err := db.r.QueryContext(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("list alerts: %w", err)
-	}
-	out, err := collect(rows, scanAlert)
-	if err != nil {
-		return nil, fmt.Errorf("list alerts: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, db.r, "list alerts", scanAlert, q+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
 }
 
 func checkAlertFilter(f AlertFilter) error {
@@ -436,16 +420,8 @@ func (db *DB) AlertsRaisedBetween(ctx context.Context, from, to time.Time) ([]al
 	case !storable(to) || !to.After(from):
 		return nil, fmt.Errorf("alerts raised between: %w", invalid("to", "use a time after from, before the year %d", latestYear+1))
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+alertColumns+` FROM alerts
+	return queryList(ctx, db.r, "alerts raised between", scanAlert, `SELECT `+alertColumns+` FROM alerts
 		WHERE raised_at >= ? AND raised_at < ? ORDER BY raised_at, id`, from.UnixNano(), to.UnixNano())
-	if err != nil {
-		return nil, fmt.Errorf("alerts raised between: %w", err)
-	}
-	out, err := collect(rows, scanAlert)
-	if err != nil {
-		return nil, fmt.Errorf("alerts raised between: %w", err)
-	}
-	return out, nil
 }
 
 // checkBatch returns a *ValidationError for the first entry of b that

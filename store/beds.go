@@ -95,15 +95,7 @@ func (db *DB) ListBeds(ctx context.Context, f BedFilter) ([]devices.Bed, error) 
 		q += ` AND agency_id = ?`
 		args = append(args, f.AgencyID)
 	}
-	rows, err := db.r.QueryContext(ctx, q+` ORDER BY id LIMIT ?`, append(args, limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("list beds: %w", err)
-	}
-	out, err := collect(rows, scanBed)
-	if err != nil {
-		return nil, fmt.Errorf("list beds: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, db.r, "list beds", scanBed, q+` ORDER BY id LIMIT ?`, append(args, limit)...)
 }
 
 // DeleteBed deletes the bed. ErrNotFound when there is none, ErrConflict

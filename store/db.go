@@ -315,3 +315,16 @@ func timeOf(v sql.NullInt64) *time.Time {
 	t := time.Unix(0, v.Int64).UTC()
 	return &t
 }
+
+// queryList runs a query on q and scans every row; errors name what.
+func queryList[T any](ctx context.Context, q querier, what string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	out, err := collect(rows, scan)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}

@@ -94,29 +94,13 @@ func (db *DB) ListDevices(ctx context.Context, f DeviceFilter) ([]devices.Device
 		q += ` AND bed_id = ?`
 		args = append(args, f.BedID)
 	}
-	rows, err := db.r.QueryContext(ctx, q+` ORDER BY id LIMIT ?`, append(args, limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("list devices: %w", err)
-	}
-	out, err := collect(rows, scanDevice)
-	if err != nil {
-		return nil, fmt.Errorf("list devices: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, db.r, "list devices", scanDevice, q+` ORDER BY id LIMIT ?`, append(args, limit)...)
 }
 
 // AllDevices returns every device ordered by id, with its health: what the
 // in-memory registry loads at start.
 func (db *DB) AllDevices(ctx context.Context) ([]devices.Device, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+deviceColumns+` FROM devices ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("load devices: %w", err)
-	}
-	out, err := collect(rows, scanDevice)
-	if err != nil {
-		return nil, fmt.Errorf("load devices: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, db.r, "load devices", scanDevice, `SELECT `+deviceColumns+` FROM devices ORDER BY id`)
 }
 
 // DeleteDevice deletes the device. ErrNotFound when there is none.

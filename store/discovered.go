@@ -279,15 +279,7 @@ func (db *DB) ListDiscovered(ctx context.Context, p Page) ([]DiscoveredDevice, e
 	if err != nil {
 		return nil, fmt.Errorf("list discovered devices: %w", err)
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+discoveredColumns+` FROM discovered WHERE id > ? ORDER BY id LIMIT ?`, p.After, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list discovered devices: %w", err)
-	}
-	out, err := collect(rows, scanDiscovered)
-	if err != nil {
-		return nil, fmt.Errorf("list discovered devices: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, db.r, "list discovered devices", scanDiscovered, `SELECT `+discoveredColumns+` FROM discovered WHERE id > ? ORDER BY id LIMIT ?`, p.After, limit)
 }
 
 // GetDiscovered returns one discovered device. ErrNotFound when there is

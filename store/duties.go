@@ -131,29 +131,13 @@ func (db *DB) ListDuties(ctx context.Context, f DutyFilter) ([]alerts.Duty, erro
 		q += ` AND person_id = ?`
 		args = append(args, f.PersonID)
 	}
-	rows, err := db.r.QueryContext(ctx, q+` ORDER BY id LIMIT ?`, append(args, limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("list duties: %w", err)
-	}
-	out, err := collect(rows, scanDuty)
-	if err != nil {
-		return nil, fmt.Errorf("list duties: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, db.r, "list duties", scanDuty, q+` ORDER BY id LIMIT ?`, append(args, limit)...)
 }
 
 // AllDuties returns every roster entry ordered by id: what escalation
 // loads.
 func (db *DB) AllDuties(ctx context.Context) ([]alerts.Duty, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+dutyColumns+` FROM duties ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("load duties: %w", err)
-	}
-	out, err := collect(rows, scanDuty)
-	if err != nil {
-		return nil, fmt.Errorf("load duties: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, db.r, "load duties", scanDuty, `SELECT `+dutyColumns+` FROM duties ORDER BY id`)
 }
 
 // DeleteDuty deletes the roster entry. ErrNotFound when there is none.

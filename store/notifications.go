@@ -44,17 +44,9 @@ func (db *DB) PendingNotifications(ctx context.Context, now time.Time, limit int
 	if !storable(now) {
 		return nil, fmt.Errorf("pending notifications: %w", invalid("now", "give the current time"))
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+requestColumns+` FROM notifications
+	return queryList(ctx, db.r, "pending notifications", scanRequest, `SELECT `+requestColumns+` FROM notifications
 		WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt <= ?
 		ORDER BY next_attempt, id LIMIT ?`, now.UnixNano(), limit)
-	if err != nil {
-		return nil, fmt.Errorf("pending notifications: %w", err)
-	}
-	out, err := collect(rows, scanRequest)
-	if err != nil {
-		return nil, fmt.Errorf("pending notifications: %w", err)
-	}
-	return out, nil
 }
 
 // MarkNotified records one attempt to send request id, made at at. With a

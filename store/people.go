@@ -151,15 +151,7 @@ func (db *DB) ListPeople(ctx context.Context, f PersonFilter) ([]alerts.Person, 
 		q += ` AND role = ?`
 		args = append(args, f.Role)
 	}
-	rows, err := db.r.QueryContext(ctx, q+` ORDER BY id LIMIT ?`, append(args, limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("list people: %w", err)
-	}
-	out, err := collect(rows, scanPerson)
-	if err != nil {
-		return nil, fmt.Errorf("list people: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, db.r, "list people", scanPerson, q+` ORDER BY id LIMIT ?`, append(args, limit)...)
 }
 
 // DeletePerson deletes the person. ErrNotFound when there is none,

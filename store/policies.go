@@ -66,16 +66,8 @@ func (db *DB) ListPolicies(ctx context.Context, p Page) ([]alerts.Policy, error)
 	if err != nil {
 		return nil, fmt.Errorf("list policies: %w", err)
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT agency_id, steps, repeat_every FROM policies
+	return queryList(ctx, db.r, "list policies", scanPolicy, `SELECT agency_id, steps, repeat_every FROM policies
 		WHERE agency_id > ? ORDER BY agency_id LIMIT ?`, p.After, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list policies: %w", err)
-	}
-	out, err := collect(rows, scanPolicy)
-	if err != nil {
-		return nil, fmt.Errorf("list policies: %w", err)
-	}
-	return out, nil
 }
 
 // DeletePolicy deletes the agency's policy. ErrNotFound when it has none.

@@ -127,15 +127,7 @@ func (db *DB) ListSilences(ctx context.Context, f SilenceFilter) ([]alerts.Silen
 		q += ` AND created_at <= ? AND until > ?`
 		args = append(args, f.ActiveAt.UnixNano(), f.ActiveAt.UnixNano())
 	}
-	rows, err := db.r.QueryContext(ctx, q+` ORDER BY id LIMIT ?`, append(args, limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("list silences: %w", err)
-	}
-	out, err := collect(rows, scanSilence)
-	if err != nil {
-		return nil, fmt.Errorf("list silences: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, db.r, "list silences", scanSilence, q+` ORDER BY id LIMIT ?`, append(args, limit)...)
 }
 
 // ActiveSilences returns the silences of the bed in force at at, whole-bed
