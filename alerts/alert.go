@@ -1,6 +1,9 @@
 package alerts
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Kind is what an alert is about (DESIGN.md "Resources").
 type Kind string
@@ -31,14 +34,7 @@ var Kinds = []Kind{KindSOS, KindFall, KindVitals, KindNoSignal, KindBedExit, Kin
 	KindGas, KindWaterLeak, KindDoorNight, KindDeviceOffline, KindHubOffline, KindBatteryLow, KindTamper, KindServiceDue}
 
 // Valid reports whether k is a known kind.
-func (k Kind) Valid() bool {
-	for _, x := range Kinds {
-		if x == k {
-			return true
-		}
-	}
-	return false
-}
+func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }
 
 // Severity orders alerts by urgency.
 type Severity string

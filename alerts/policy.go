@@ -1,6 +1,9 @@
 package alerts
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Target is who an escalation step calls, resolved against the roster of
 // the alert's bed at the time of the step.
@@ -19,14 +22,7 @@ const (
 var Targets = []Target{TargetPrimaryCaregiver, TargetBackupCaregiver, TargetDispatcher, TargetManager, TargetFamily}
 
 // Valid reports whether t is a known target.
-func (t Target) Valid() bool {
-	for _, x := range Targets {
-		if x == t {
-			return true
-		}
-	}
-	return false
-}
+func (t Target) Valid() bool { return slices.Contains(Targets, t) }
 
 // Step is one step of an escalation policy: whom to call, and how long to
 // wait for an acknowledgement before the next step, per severity.

@@ -1,6 +1,9 @@
 package devices
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Kind is what a device is for.
 type Kind string
@@ -25,14 +28,7 @@ var Kinds = []Kind{KindSOSButton, KindVitalsMonitor, KindFallSensor, KindDoorSen
 	KindSmokeAlarm, KindGasAlarm, KindWaterLeak, KindClimate, KindHub, KindVisitReader}
 
 // Valid reports whether k is a known kind.
-func (k Kind) Valid() bool {
-	for _, x := range Kinds {
-		if x == k {
-			return true
-		}
-	}
-	return false
-}
+func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }
 
 // Format is the payload dialect a device speaks.
 type Format string
