@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/tidwall/wal"
@@ -135,13 +136,26 @@ func (j *Journal) Consume(ctx context.Context, name string, max int, fn func(ctx
 	defer c.active.Store(false)
 	c.setBeforeSave(co.beforeSave)
 	defer c.setBeforeSave(nil)
+	// The cursor is stored on a goroutine of its own: the fsyncs of a
+	// save (and a consumer's beforeSave) never hold up the next batch.
+	stopSaving, saveFailed := j.keepSaved(c)
+	defer stopSaving()
+	finish := func() error {
+		stopSaving()
+		return j.saveCursor(c, false)
+	}
 	var batch []Entry
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
 	for {
 		if ctx.Err() != nil {
-			return j.saveCursor(c, false)
+			return finish()
+		}
+		select {
+		case err := <-saveFailed:
+			return err
+		default:
 		}
 		next := c.pos.Load() + 1
 		if co.linger > 0 {
@@ -150,15 +164,10 @@ func (j *Journal) Consume(ctx context.Context, name string, max int, fn func(ctx
 		batch, err = j.Read(next, max, batch)
 		if len(batch) > 0 {
 			if !j.deliver(ctx, timer, batch, fn) {
-				return j.saveCursor(c, false)
+				return finish()
 			}
 			c.pos.Store(batch[len(batch)-1].Index)
 			clear(batch) // let the payloads go
-			if j.saveDue(c) <= 0 {
-				if err := j.saveCursor(c, false); err != nil {
-					return err
-				}
-			}
 			continue
 		}
 		if ce := (*CorruptError)(nil); errors.As(err, &ce) && ce.Index == next {
@@ -169,10 +178,39 @@ func (j *Journal) Consume(ctx context.Context, name string, max int, fn func(ctx
 		if err != nil {
 			return fmt.Errorf("consume %q: %w", name, err)
 		}
-		if err := j.idle(ctx, c, timer); err != nil {
+		if err := j.idle(ctx, c, saveFailed); err != nil {
 			return err
 		}
 	}
+}
+
+// keepSaved stores c's position every persistEvery while it moves, until
+// the returned stop is called (stop waits for a save in progress). A failed
+// save ends it; its error arrives on failed.
+func (j *Journal) keepSaved(c *cursor) (stop func(), failed <-chan error) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(j.persistEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+				if err := j.saveCursor(c, false); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(quit) })
+		<-done
+	}, errc
 }
 
 // ConsumeOption tunes one consumer.
@@ -228,31 +266,21 @@ func (j *Journal) gather(ctx context.Context, next uint64, max int, linger time.
 	}
 }
 
-// idle waits for the next commit, the end of ctx, or the moment the cursor
-// may be stored, whichever comes first.
-func (j *Journal) idle(ctx context.Context, c *cursor, timer *time.Timer) error {
+// idle waits for the next commit, the end of ctx, or a failed cursor save,
+// whichever comes first.
+func (j *Journal) idle(ctx context.Context, c *cursor, saveFailed <-chan error) error {
 	commit := j.commitWaiter(c.pos.Load())
 	if commit == nil {
 		return nil
 	}
-	var due <-chan time.Time
-	if c.pos.Load() != c.saved.Load() {
-		wait := j.saveDue(c)
-		if wait <= 0 {
-			return j.saveCursor(c, false)
-		}
-		timer.Reset(wait)
-		due = timer.C
-	}
 	select {
 	case <-commit:
-	case <-due:
-		return j.saveCursor(c, false)
+	case err := <-saveFailed:
+		return err
 	case <-ctx.Done():
 	case <-j.closed:
 		return fmt.Errorf("consume %q: %w", c.name, ErrClosed)
 	}
-	timer.Stop()
 	return nil
 }
 

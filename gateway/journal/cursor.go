@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // cursor is one consumer's position in the log.
@@ -24,8 +23,7 @@ type cursor struct {
 	saved  atomic.Uint64 // last index durably stored; truncation goes by this
 	active atomic.Bool   // a Consume call owns the cursor
 
-	mu      sync.Mutex // serialises writes of the file
-	savedAt time.Time  // guarded by mu
+	mu sync.Mutex // serialises writes of the file
 	// beforeSave, when set, runs before the file is written (guarded by mu).
 	beforeSave func(ctx context.Context) error
 }
@@ -159,15 +157,7 @@ func (j *Journal) saveCursor(c *cursor, force bool) error {
 		return fmt.Errorf("save cursor %q: %w", c.name, err)
 	}
 	c.saved.Store(pos)
-	c.savedAt = time.Now()
 	return nil
-}
-
-// saveDue returns how long until the cursor may be saved again; <= 0 means now.
-func (j *Journal) saveDue(c *cursor) time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return j.persistEvery - time.Since(c.savedAt)
 }
 
 // writeFileDurable replaces path with data: temporary file, fsync, rename,
