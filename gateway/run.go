@@ -103,6 +103,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info)) (e
 		return j.Consume(ctx, consumerTelemetry, 5000, writer.consume, journal.WithLinger(200*time.Millisecond))
 	})
 	registerJournalMetrics(m.reg, j)
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "carebed_state_checkpoint_failures_total",
+		Help: "Background checkpoints of the state database's WAL that failed.",
+	}, func() float64 { n, _ := db.CheckpointFailures(); return float64(n) }))
 
 	var emb *broker.Broker
 	brokerURL := cfg.BrokerURL()

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -549,4 +550,28 @@ func BenchmarkSaveAlerts(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/alert")
+}
+
+// BenchmarkSaveRuleStates stores the rule state of 1,024 beds in one
+// batch, as the alarm desk does when many beds change at once (a hub
+// announcing its devices).
+func BenchmarkSaveRuleStates(b *testing.B) {
+	ctx := context.Background()
+	db := openTest(b)
+	const n = 1024
+	data := bytes.Repeat([]byte("s"), 393) // the size of a typical bed's state
+	var ab AlertBatch
+	for i := range n {
+		ab.RuleStates = append(ab.RuleStates, RuleState{BedID: fmt.Sprintf("bed-%05d", i), Data: data})
+	}
+	b.ReportAllocs()
+	round := uint64(0)
+	for b.Loop() {
+		round++
+		ab.Cursor = &round
+		if err := db.SaveAlerts(ctx, ab); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/state")
 }

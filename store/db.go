@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -44,6 +45,12 @@ type DB struct {
 	path           string  // absolute path of the database file
 	maxDeadLetters int
 	maxUnknown     int
+
+	checkpointEvery   time.Duration
+	stopCheckpoints   chan struct{}
+	checkpointsDone   chan struct{}
+	checkpointErrs    atomic.Uint64
+	lastCheckpointErr atomic.Pointer[error]
 }
 
 // Option changes how Open sets up a DB.
@@ -83,7 +90,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("open state database: %w", err)
 	}
-	db := &DB{path: path, maxDeadLetters: DefaultMaxDeadLetters, maxUnknown: DefaultMaxUnknown}
+	db := &DB{path: path, maxDeadLetters: DefaultMaxDeadLetters, maxUnknown: DefaultMaxUnknown, checkpointEvery: checkpointEvery}
 	for _, o := range opts {
 		o(db)
 	}
@@ -115,7 +122,55 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open state database: %w", err)
 	}
+	db.stopCheckpoints, db.checkpointsDone = make(chan struct{}), make(chan struct{})
+	go db.checkpoints()
 	return db, nil
+}
+
+// checkpointEvery is how often the WAL is copied back into the database
+// file. The writer never does it: SQLite's automatic checkpoint runs in the
+// commit that crosses 1,000 pages, two fsyncs long, and the one writer
+// connection and every write queued behind it (an alarm) would wait.
+const checkpointEvery = time.Second
+
+// checkpoints runs a passive checkpoint every checkpointEvery on a reader
+// connection (query_only allows checkpoints), alongside the writer.
+func (db *DB) checkpoints() {
+	defer close(db.checkpointsDone)
+	tick := time.NewTicker(db.checkpointEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-db.stopCheckpoints:
+			return
+		case <-tick.C:
+			if err := db.Checkpoint(context.Background()); err != nil {
+				db.checkpointErrs.Add(1)
+				db.lastCheckpointErr.Store(&err)
+			}
+		}
+	}
+}
+
+// Checkpoint copies what the WAL holds back into the database file, as far
+// as readers allow, without waiting for the writer. Open runs it every
+// second; CheckpointFailures reports how that goes.
+func (db *DB) Checkpoint(ctx context.Context) error {
+	var busy, frames, done int
+	if err := db.r.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done); err != nil {
+		return fmt.Errorf("checkpoint state database: %w", err)
+	}
+	return nil
+}
+
+// CheckpointFailures returns how many of the background checkpoints failed
+// and the last error.
+func (db *DB) CheckpointFailures() (uint64, error) {
+	var last error
+	if p := db.lastCheckpointErr.Load(); p != nil {
+		last = *p
+	}
+	return db.checkpointErrs.Load(), last
 }
 
 // dsn builds the connection string for an absolute path. Every connection
@@ -133,6 +188,7 @@ func dsn(path string, readOnly bool) string {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "wal_autocheckpoint(0)") // see checkpointEvery
 		q.Set("_txlock", "immediate")
 	}
 	// A file: URI with an escaped path, so that '?', '#' or '%' in a
@@ -143,6 +199,11 @@ func dsn(path string, readOnly bool) string {
 
 // Close closes every connection. Calls in progress fail.
 func (db *DB) Close() error {
+	if db.stopCheckpoints != nil {
+		close(db.stopCheckpoints)
+		<-db.checkpointsDone
+		db.stopCheckpoints = nil
+	}
 	var errs []error
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
