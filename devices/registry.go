@@ -3,6 +3,7 @@ package devices
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,6 +21,9 @@ type Registry struct {
 	devices map[string]registered // by device id
 	agency  map[string]string     // bed id -> agency id
 	routes  routeIndex
+	// gen counts the changes of what Decode reads, so that a decoding
+	// kept for later is known to be current.
+	gen atomic.Uint64
 
 	// Set by the options, read-only afterwards.
 	zone       *time.Location
@@ -78,6 +82,7 @@ func NewRegistry(opts ...Option) *Registry {
 func (r *Registry) PutBed(b Bed) {
 	r.mu.Lock()
 	r.agency[b.ID] = b.AgencyID
+	r.gen.Add(1)
 	r.mu.Unlock()
 }
 
@@ -85,6 +90,7 @@ func (r *Registry) PutBed(b Bed) {
 func (r *Registry) RemoveBed(id string) {
 	r.mu.Lock()
 	delete(r.agency, id)
+	r.gen.Add(1)
 	r.mu.Unlock()
 }
 
@@ -101,6 +107,7 @@ func (r *Registry) PutDevice(d Device) {
 	}
 	r.devices[d.ID] = reg
 	r.routes.add(d.ID, reg)
+	r.gen.Add(1)
 	r.mu.Unlock()
 }
 
@@ -111,8 +118,14 @@ func (r *Registry) RemoveDevice(id string) {
 		r.routes.remove(id, old)
 		delete(r.devices, id)
 	}
+	r.gen.Add(1)
 	r.mu.Unlock()
 }
+
+// Generation changes whenever the registry changes in a way that may
+// change what Decode returns: a decoding made at one generation is still
+// what Decode would return while Generation returns the same.
+func (r *Registry) Generation() uint64 { return r.gen.Load() }
 
 // Known reports whether a device id is registered.
 func (r *Registry) Known(id string) bool {

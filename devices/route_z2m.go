@@ -220,6 +220,7 @@ func (r *Registry) LearnZigbee2MQTTNames(base string, names map[string]string, a
 		return
 	}
 	rt.names, rt.namesAt = names, at
+	r.gen.Add(1)
 }
 
 // HubReading returns the registered Zigbee2MQTT hub that reads base, if

@@ -28,7 +28,7 @@ const consumerAlerts = "alerts"
 // lost and nothing is raised twice.
 type alarmDesk struct {
 	db      *store.DB
-	reg     *devices.Registry
+	decoded *decodedRing
 	metrics *metrics
 	log     *slog.Logger
 	zone    *time.Location
@@ -57,9 +57,9 @@ type alertKey struct {
 	kind alerts.Kind
 }
 
-func newAlarmDesk(db *store.DB, reg *devices.Registry, m *metrics, log *slog.Logger, cfg alerts.Config) *alarmDesk {
+func newAlarmDesk(db *store.DB, decoded *decodedRing, m *metrics, log *slog.Logger, cfg alerts.Config) *alarmDesk {
 	return &alarmDesk{
-		db: db, reg: reg, metrics: m, log: log, zone: cfg.Zone, cfg: cfg, now: time.Now,
+		db: db, decoded: decoded, metrics: m, log: log, zone: cfg.Zone, cfg: cfg, now: time.Now,
 		wake: make(chan struct{}, 1),
 	}
 }
@@ -189,7 +189,7 @@ func (d *alarmDesk) consume(ctx context.Context, batch []journal.Entry) error {
 		}
 		last = e.Index
 		var err error
-		d.obs, err = d.reg.Decode(devices.Message{Topic: e.Topic, Payload: e.Payload, Received: e.Received}, d.obs[:0])
+		d.obs, err = d.decoded.decode(e, d.obs[:0])
 		if err != nil {
 			continue // counted and kept by the device-state consumer
 		}

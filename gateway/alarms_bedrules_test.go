@@ -29,7 +29,7 @@ func bedRulesDesk(t *testing.T) (*alarmDesk, *store.DB) {
 	if err := db.CreateBed(ctx, devices.Bed{ID: "b1", AgencyID: "a1"}); err != nil {
 		t.Fatal(err)
 	}
-	d := newAlarmDesk(db, devices.NewRegistry(), newMetrics(), slog.New(slog.DiscardHandler), alerts.DefaultConfig())
+	d := newAlarmDesk(db, newDecodedRing(devices.NewRegistry()), newMetrics(), slog.New(slog.DiscardHandler), alerts.DefaultConfig())
 	if err := d.load(ctx); err != nil {
 		t.Fatalf("load = %v, want nil", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"carebed/alerts"
-	"carebed/devices"
 	"carebed/gateway/journal"
 	"carebed/store"
 )
@@ -18,13 +17,13 @@ const alarmTick = 250 * time.Millisecond
 // startAlarms loads the alarm desk and starts its parts: the journal
 // consumer that runs the rules, the timer that fires rule deadlines and
 // escalations, and the dispatcher of notification requests.
-func startAlarms(ctx context.Context, cfg Config, db *store.DB, reg *devices.Registry, j *journal.Journal,
+func startAlarms(ctx context.Context, cfg Config, db *store.DB, decoded *decodedRing, j *journal.Journal,
 	m *metrics, log *slog.Logger, parts *lifecycle, failed chan<- error) (*alarmDesk, error) {
 	rules, err := alarmConfig(cfg.Zone, cfg.AlarmTimers)
 	if err != nil {
 		return nil, err
 	}
-	desk := newAlarmDesk(db, reg, m, log, rules)
+	desk := newAlarmDesk(db, decoded, m, log, rules)
 	desk.pendingSince = pendingSince(j, consumerAlerts)
 	if err := desk.load(ctx); err != nil {
 		return nil, err

@@ -75,7 +75,7 @@ func newAlarmFix(t *testing.T) *alarmFix {
 // desk loads a desk from the database, as the gateway does at start.
 func (f *alarmFix) desk() *alarmDesk {
 	f.t.Helper()
-	d := newAlarmDesk(f.db, f.reg, newMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)), f.cfg)
+	d := newAlarmDesk(f.db, newDecodedRing(f.reg), newMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)), f.cfg)
 	d.now = func() time.Time { return f.now }
 	if err := d.load(f.ctx); err != nil {
 		f.t.Fatalf("load = %v", err)

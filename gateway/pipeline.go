@@ -32,6 +32,7 @@ const healthSaveEvery = 10 * time.Second
 // announces, and dead letters.
 type deviceState struct {
 	reg     *devices.Registry
+	decoded *decodedRing // reg's decodings, shared with the other consumers
 	monitor *devices.Monitor
 	db      *store.DB
 	metrics *metrics
@@ -62,7 +63,7 @@ func (d *deviceState) consume(ctx context.Context, batch []journal.Entry) error 
 			continue
 		}
 		n := len(d.accepted)
-		d.accepted, err = d.reg.Decode(m, d.accepted)
+		d.accepted, err = d.decoded.decode(e, d.accepted)
 		out.decoded(e, d.accepted[n:], err)
 	}
 	if err := out.keep(ctx, d.db); err != nil {
@@ -267,7 +268,7 @@ func streamLabel(topic string) string {
 // time-series store. While the store is unreachable its cursor stands still
 // and the journal is the spool: nothing is lost and order is kept.
 type telemetryWriter struct {
-	reg     *devices.Registry
+	decoded *decodedRing
 	store   telemetry.Store
 	metrics *metrics
 	drops   *dropBox
@@ -280,7 +281,7 @@ func (t *telemetryWriter) consume(ctx context.Context, batch []journal.Entry) er
 	for _, e := range batch {
 		n := len(t.obs)
 		var err error
-		t.obs, err = t.reg.Decode(devices.Message{Topic: e.Topic, Payload: e.Payload, Received: e.Received}, t.obs)
+		t.obs, err = t.decoded.decode(e, t.obs)
 		if err != nil {
 			continue // counted and kept by the device-state consumer
 		}

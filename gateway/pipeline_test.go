@@ -68,7 +68,7 @@ func TestDeviceStateZigbee2MQTT(t *testing.T) {
 	add("z2m/home-1/Bathroom radar", `{"fall_down_status":1}`)
 
 	m := newMetrics()
-	d := &deviceState{reg: reg, monitor: mon, db: db, metrics: m, log: slog.New(slog.NewTextHandler(io.Discard, nil)), saveEvery: time.Hour}
+	d := &deviceState{reg: reg, decoded: newDecodedRing(reg), monitor: mon, db: db, metrics: m, log: slog.New(slog.NewTextHandler(io.Discard, nil)), saveEvery: time.Hour}
 	if err := d.consume(ctx, batch); err != nil {
 		t.Fatalf("consume = %v", err)
 	}

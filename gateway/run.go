@@ -84,12 +84,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info)) (e
 	}
 	parts.add("telemetry store", func(context.Context) error { return ts.Close() })
 
-	desk, err := startAlarms(ctx, cfg, db, reg, j, m, log, &parts, failed)
+	decoded := newDecodedRing(reg)
+	desk, err := startAlarms(ctx, cfg, db, decoded, j, m, log, &parts, failed)
 	if err != nil {
 		return err
 	}
-	state := &deviceState{reg: reg, monitor: monitor, db: db, metrics: m, log: log, saveEvery: healthSaveEvery, silent: desk.devicesSilent}
-	writer := &telemetryWriter{reg: reg, store: ts, metrics: m, drops: drops, db: db}
+	state := &deviceState{reg: reg, decoded: decoded, monitor: monitor, db: db, metrics: m, log: log, saveEvery: healthSaveEvery, silent: desk.devicesSilent}
+	writer := &telemetryWriter{decoded: decoded, store: ts, metrics: m, drops: drops, db: db}
 	parts.goRun("device state", failed, func(ctx context.Context) error {
 		err := j.Consume(ctx, consumerDevices, 4096, state.consume, journal.WithLinger(20*time.Millisecond))
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
