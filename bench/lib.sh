@@ -61,7 +61,7 @@ peak_rss_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 now() { date +%s.%N; }
 
 start_gateway() {
-  CAREBED_ADMIN_TOKEN=$TOKEN "$work/carebed" serve --data-dir "$work/data" --http-addr "127.0.0.1:$HTTP_PORT" \
+  env CAREBED_ADMIN_TOKEN=$TOKEN ${GATEWAY_ENV:-} "$work/carebed" serve --data-dir "$work/data" --http-addr "127.0.0.1:$HTTP_PORT" \
     --mqtt-listen off --mqtt-url "tcp://127.0.0.1:$MQTT_PORT" --mqtt-client-id carebed-bench \
     --influx-url "$INFLUX" --influx-bucket carebed/autogen ${DEBUG_ADDR:+--debug-addr $DEBUG_ADDR} ${GATEWAY_FLAGS:-} >>"$work/gateway.log" 2>&1 &
   GW=$!; pids+=($GW)

@@ -19,7 +19,7 @@ const (
 	DefaultMaxBatch        = 8192
 	DefaultMaxRecordBytes  = 1 << 20
 	DefaultDedupeWindow    = 100000
-	DefaultSegmentSize     = 4 << 20
+	DefaultSegmentSize     = 2 << 20 // tidwall/wal holds the tail segment in memory and reads whole segments
 	DefaultTruncateEvery   = 30 * time.Second
 )
 
@@ -32,7 +32,7 @@ const (
 )
 
 const (
-	segmentCacheSize      = 4 // older segments tidwall/wal keeps in memory for lagging readers
+	segmentCacheSize      = 2 // older segments tidwall/wal keeps in memory for lagging readers
 	maxInternedTopics     = 1 << 14
 	readSlabSize          = 64 << 10 // payload buffer of one Read
 	shrinkPendingAboveCap = 16 << 20 // a pending batch's buffer is dropped above this after a burst
