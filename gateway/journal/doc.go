@@ -31,9 +31,13 @@
 //	crc      4 bytes, CRC-32C (Castagnoli) of everything before it
 //
 // A cursor file holds the last finished index (8 bytes, little endian) and a
-// CRC-32C of it. It is written to a temporary file, fsynced and renamed, at
-// most every persistInterval per consumer, when a consumer stops, and at
-// Close. A lost cursor update only means the consumer sees entries again.
+// CRC-32C of it. It is written to a temporary file, fsynced and renamed, once
+// a second per consumer while it moves (by a goroutine of its own, so the
+// consumer never waits for it), when a consumer stops, and at Close. A lost
+// cursor update only means the consumer sees entries again. Each save is
+// two fsyncs that share the disk with the group commit's: saving every
+// 100 ms instead cost the alarm path some milliseconds at its 99th
+// percentile.
 //
 // # Choices
 //

@@ -27,7 +27,7 @@ const (
 const (
 	defaultRetryMin     = 50 * time.Millisecond
 	defaultRetryMax     = 5 * time.Second
-	defaultPersistEvery = 100 * time.Millisecond
+	defaultPersistEvery = time.Second
 	defaultConsumeBatch = 1024
 )
 
