@@ -15,8 +15,9 @@ import (
 // An entry whose checksum fails stops the read: the entries before it are
 // returned together with a *CorruptError (errors.Is ErrCorrupt).
 //
-// Each entry's Payload is freshly allocated and may be kept; dst is the
-// caller's to reuse.
+// Each entry's Payload is a view into the log's own buffer, not a copy:
+// never change it, and copy what must outlive the batch (a kept view keeps
+// its whole segment, megabytes, in memory). dst is the caller's to reuse.
 func (j *Journal) Read(from uint64, max int, dst []Entry) ([]Entry, error) {
 	dst = dst[:0]
 	from = max64(from, 1)
@@ -30,8 +31,9 @@ func (j *Journal) Read(from uint64, max int, dst []Entry) ([]Entry, error) {
 	}
 	j.readMu.Lock()
 	defer j.readMu.Unlock()
-	var slab []byte
 	for i := from; i <= end; i++ {
+		// tidwall/wal (NoCopy) returns a slice of its segment buffer, which
+		// it only ever appends to or drops: the bytes under it never change.
 		data, err := j.log.Read(i)
 		switch {
 		case errors.Is(err, wal.ErrNotFound):
@@ -45,35 +47,14 @@ func (j *Journal) Read(from uint64, max int, dst []Entry) ([]Entry, error) {
 		if err != nil {
 			return dst, &CorruptError{Index: i, Err: err}
 		}
-		if cap(slab)-len(slab) < len(payload) {
-			// Room for the rest of the read if payloads are alike, within
-			// readSlabSize, and always for this one.
-			slab = make([]byte, 0, slabSize(len(payload), end-i+1))
-		}
-		off := len(slab)
-		slab = append(slab, payload...)
 		dst = append(dst, Entry{
 			Index:    i,
 			Received: fromNanos(nanos),
 			Topic:    j.intern(topic),
-			Payload:  slab[off:len(slab):len(slab)],
+			Payload:  payload[:len(payload):len(payload)],
 		})
 	}
 	return dst, nil
-}
-
-// slabSize is the size of a new payload buffer for a read that still has
-// entries to go, the next of them n bytes long: room for all of them if they
-// are alike, within readSlabSize, and always room for this one.
-func slabSize(n int, entries uint64) int {
-	size := readSlabSize
-	if entries < readSlabSize && n*int(entries) < size {
-		size = n * int(entries)
-	}
-	if size < n {
-		size = n
-	}
-	return size
 }
 
 func max64(a, b uint64) uint64 {
@@ -115,7 +96,7 @@ func (j *Journal) commitWaiter(index uint64) <-chan struct{} {
 // it fails, the same batch is offered again after a back-off that doubles
 // from 50ms to 5s. fn must be idempotent: after a crash the entries since the
 // last stored cursor come again. The batch slice is reused after fn returns;
-// the payloads in it may be kept.
+// the payloads in it are views into the log (see Read): copy what you keep.
 //
 // An entry whose checksum fails is skipped and counted in
 // Stats.CorruptSkipped. Consume returns an error if the log cannot be read or

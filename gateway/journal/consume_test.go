@@ -395,3 +395,41 @@ func TestConsumeBeforeCursorSave(t *testing.T) {
 		})
 	}
 }
+
+// TestReadPayloadsStayPut: Read returns views into the log, not copies; the
+// bytes under a view must not change while later records are written,
+// segments cycle and leave the cache, and the front is truncated.
+func TestReadPayloadsStayPut(t *testing.T) {
+	j := openJournal(t, Options{Dir: t.TempDir(), NoSync: true, SegmentSize: 512,
+		DedupeWindow: 10, Retain: 10, TruncateEvery: 5 * time.Millisecond})
+	run(t, j)
+	var recs []Record
+	for n := 1; n <= 40; n++ {
+		recs = append(recs, rec(n))
+	}
+	appendWait(t, j, recs...)
+	early, err := j.Read(1, 40, nil)
+	if err != nil || len(early) != 40 {
+		t.Fatalf("Read(1, 40) = %d entries, %v, want 40, nil", len(early), err)
+	}
+	for n := 41; n <= 400; n++ {
+		appendWait(t, j, rec(n))
+	}
+	consumeUntil(t, j, "c", 400) // stores its cursor: the front may go
+	deadline := time.Now().Add(5 * time.Second)
+	for j.Stats().Truncations == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if j.Stats().Truncations == 0 {
+		t.Fatal("no front truncation within 5 s, want some")
+	}
+	if _, err := j.Read(1, 1, nil); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("Read(1) after truncation = %v, want ErrTruncated", err)
+	}
+	for i, e := range early {
+		if !sameRecord(e, recs[i]) {
+			t.Errorf("entry %d read before 360 more records and a truncation = %q on %q, want %q on %q",
+				e.Index, e.Payload, e.Topic, recs[i].Payload, recs[i].Topic)
+		}
+	}
+}

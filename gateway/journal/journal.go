@@ -34,7 +34,6 @@ const (
 const (
 	segmentCacheSize      = 2 // older segments tidwall/wal keeps in memory for lagging readers
 	maxInternedTopics     = 1 << 14
-	readSlabSize          = 64 << 10 // payload buffer of one Read
 	shrinkPendingAboveCap = 16 << 20 // a pending batch's buffer is dropped above this after a burst
 	filePerm              = 0o640
 	dirPerm               = 0o750
@@ -130,7 +129,7 @@ type Entry struct {
 	Index    uint64
 	Received time.Time // in UTC; the zero time if the record had none
 	Topic    string
-	Payload  []byte
+	Payload  []byte // a read-only view into the log (see Read)
 }
 
 // Stats is a snapshot of the journal's counters. Counters run from Open.
