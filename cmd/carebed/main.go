@@ -24,7 +24,7 @@ import (
 // nears it, which bounds the gateway's resident size under load at the
 // cost of some CPU. It must stay well above the live heap: 10,000 beds
 // (90,000 devices, their health and rule state, the journal's tail) hold
-// about 80 MiB, and a limit at the live heap makes the collector run
+// 55-70 MiB, and a limit at the live heap makes the collector run
 // without pause and delays alarms by hundreds of milliseconds. Sites
 // larger than that set GOMEMLIMIT.
 const defaultMemoryLimit = 160 << 20
