@@ -67,11 +67,7 @@ func TestCaregivers(t *testing.T) {
 			t.Errorf("GET %s by %d = %v, want %v", p.path, p.limit, got, p.want)
 		}
 	}
-	bad := []struct {
-		name, method, path, body string
-		status                   int
-		code, field              string
-	}{
+	bad := []badRequest{
 		{"duplicate", "POST", "/api/v1/caregivers", personJSON("cg1", "ag1", "caregiver"), 409, codeConflict, ""},
 		{"unknown role", "POST", "/api/v1/caregivers", personJSON("cg9", "ag1", "nurse"), 422, codeInvalid, "role"},
 		{"unknown agency", "POST", "/api/v1/caregivers", personJSON("cg9", "nope", "caregiver"), 422, codeInvalid, "agency_id"},
@@ -81,16 +77,7 @@ func TestCaregivers(t *testing.T) {
 		{"update unknown", "PUT", "/api/v1/caregivers/nope", personJSON("nope", "ag1", "caregiver"), 404, codeNotFound, ""},
 		{"role filter", "GET", "/api/v1/caregivers?role=nurse", "", 400, codeBadRequest, "role"},
 	}
-	for _, tt := range bad {
-		t.Run(tt.name, func(t *testing.T) {
-			r := h.do(t, tt.method, tt.path, tt.body)
-			p := wantProblem(t, tt.method, tt.path, r, tt.status, tt.code)
-			if p.Field != tt.field {
-				t.Errorf("%s %s problem field = %q, want %q", tt.method, tt.path, p.Field, tt.field)
-			}
-			noPersonalData(t, "problem", r.body)
-		})
-	}
+	h.wantProblems(t, bad)
 	noPersonalData(t, "log", h.log.Bytes())
 }
 
@@ -136,11 +123,7 @@ func TestDuties(t *testing.T) {
 		}
 	}
 
-	bad := []struct {
-		name, method, path, body string
-		status                   int
-		code, field              string
-	}{
+	bad := []badRequest{
 		{"family is no duty", "POST", "/api/v1/duties", strings.Replace(night, "primary_caregiver", "family", 1), 422, codeInvalid, "target"},
 		{"no shift", "POST", "/api/v1/duties", `{"agency_id":"ag1","person_id":"cg1","target":"dispatcher"}`, 422, codeInvalid, "cron"},
 		{"bad cron", "POST", "/api/v1/duties", strings.Replace(night, "0 22 * * *", "nightly", 1), 422, codeInvalid, "cron"},
@@ -152,14 +135,7 @@ func TestDuties(t *testing.T) {
 		{"bad cursor", "GET", "/api/v1/duties?after=x", "", 400, codeBadRequest, "after"},
 		{"person still on duty", "DELETE", "/api/v1/caregivers/cg1", "", 409, codeConflict, ""},
 	}
-	for _, tt := range bad {
-		t.Run(tt.name, func(t *testing.T) {
-			p := wantProblem(t, tt.method, tt.path, h.do(t, tt.method, tt.path, tt.body), tt.status, tt.code)
-			if p.Field != tt.field {
-				t.Errorf("%s %s problem field = %q, want %q", tt.method, tt.path, p.Field, tt.field)
-			}
-		})
-	}
+	h.wantProblems(t, bad)
 	h.mustDo(t, "DELETE", "/api/v1/duties/1", "", fiber.StatusNoContent)
 	h.mustDo(t, "DELETE", "/api/v1/duties/1", "", fiber.StatusNotFound)
 	h.mustDo(t, "GET", "/api/v1/duties/1", "", fiber.StatusNotFound)
@@ -202,11 +178,7 @@ func TestPolicies(t *testing.T) {
 		}
 	}
 
-	bad := []struct {
-		name, method, path, body string
-		status                   int
-		code, field              string
-	}{
+	bad := []badRequest{
 		{"no steps", "PUT", "/api/v1/policies/ag1", `{"steps":[]}`, 422, codeInvalid, "steps"},
 		{"bad target", "PUT", "/api/v1/policies/ag1", `{"steps":[{"target":"neighbour"}]}`, 422, codeInvalid, "steps[0].target"},
 		{"unknown agency", "PUT", "/api/v1/policies/nope", policy, 422, codeInvalid, "agency_id"},
@@ -214,14 +186,7 @@ func TestPolicies(t *testing.T) {
 		{"steps of wrong type", "PUT", "/api/v1/policies/ag1", `{"steps":{}}`, 400, codeBadRequest, "steps"},
 		{"delete unknown", "DELETE", "/api/v1/policies/nope", "", 404, codeNotFound, ""},
 	}
-	for _, tt := range bad {
-		t.Run(tt.name, func(t *testing.T) {
-			p := wantProblem(t, tt.method, tt.path, h.do(t, tt.method, tt.path, tt.body), tt.status, tt.code)
-			if p.Field != tt.field {
-				t.Errorf("%s %s problem field = %q, want %q", tt.method, tt.path, p.Field, tt.field)
-			}
-		})
-	}
+	h.wantProblems(t, bad)
 	h.mustDo(t, "DELETE", "/api/v1/policies/ag1", "", fiber.StatusNoContent)
 	h.mustDo(t, "GET", "/api/v1/policies/ag1", "", fiber.StatusNotFound)
 }
@@ -272,11 +237,7 @@ func TestSilences(t *testing.T) {
 		t.Errorf("GET /api/v1/silences?active=true an hour later = %v, want [[1 3]]", got)
 	}
 
-	bad := []struct {
-		name, method, path, body string
-		status                   int
-		code, field              string
-	}{
+	bad := []badRequest{
 		{"no bed", "POST", "/api/v1/silences", `{"until":"` + until + `"}`, 422, codeInvalid, "bed_id"},
 		{"unknown bed", "POST", "/api/v1/silences", `{"bed_id":"nope","until":"` + until + `"}`, 422, codeInvalid, "bed_id"},
 		{"device of another bed", "POST", "/api/v1/silences", `{"bed_id":"bed1","device_id":"dev2","until":"` + until + `"}`, 422, codeInvalid, "device_id"},
@@ -292,14 +253,7 @@ func TestSilences(t *testing.T) {
 		{"get a word", "GET", "/api/v1/silences/all", "", 404, codeNotFound, ""},
 		{"no update", "PUT", "/api/v1/silences/1", `{}`, 405, codeMethodNotAllowed, ""},
 	}
-	for _, tt := range bad {
-		t.Run(tt.name, func(t *testing.T) {
-			p := wantProblem(t, tt.method, tt.path, h.do(t, tt.method, tt.path, tt.body), tt.status, tt.code)
-			if p.Field != tt.field {
-				t.Errorf("%s %s problem field = %q, want %q", tt.method, tt.path, p.Field, tt.field)
-			}
-		})
-	}
+	h.wantProblems(t, bad)
 	h.mustDo(t, "DELETE", "/api/v1/silences/1", "", fiber.StatusNoContent)
 	h.mustDo(t, "DELETE", "/api/v1/silences/1", "", fiber.StatusNotFound)
 	h.mustDo(t, "GET", "/api/v1/silences/1", "", fiber.StatusNotFound)

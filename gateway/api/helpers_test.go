@@ -238,3 +238,27 @@ func (h *harness) seed(t *testing.T) {
 	h.mustDo(t, "POST", "/api/v1/devices",
 		`{"id":"dev1","bed_id":"bed1","kind":"vitals_monitor","source":"dev1-src"}`, fiber.StatusCreated)
 }
+
+// badRequest is a request that must be answered with a problem of this
+// status, code and field.
+type badRequest struct {
+	name, method, path, body string
+	status                   int
+	code, field              string
+}
+
+// wantProblems sends each request, checks its problem, and that the
+// problem names no elder or caregiver.
+func (h *harness) wantProblems(t *testing.T, bad []badRequest) {
+	t.Helper()
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			r := h.do(t, tt.method, tt.path, tt.body)
+			p := wantProblem(t, tt.method, tt.path, r, tt.status, tt.code)
+			if p.Field != tt.field {
+				t.Errorf("%s %s problem field = %q, want %q", tt.method, tt.path, p.Field, tt.field)
+			}
+			noPersonalData(t, "problem", r.body)
+		})
+	}
+}
