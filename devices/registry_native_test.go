@@ -23,11 +23,9 @@ func foreignRoutes(r *Registry) {
 	}
 }
 
-// TestRegistryDecodeNativeBadCases runs the whole native bad table through
-// Decode with every device registered: each case is refused for the reason
-// and field the table says, as ParseNativeTopic and DecodeNative refuse it.
-func TestRegistryDecodeNativeBadCases(t *testing.T) {
-	cases := loadNativeCases(t, "native-bad.jsonl")
+// nativeCaseRegistry registers, besides the foreign routes, the device of
+// every case whose topic names one, on bed-1.
+func nativeCaseRegistry(cases []nativeCase) *Registry {
 	r := NewRegistry()
 	foreignRoutes(r)
 	r.PutBed(Bed{ID: "bed-1", AgencyID: "agency-1"})
@@ -36,6 +34,15 @@ func TestRegistryDecodeNativeBadCases(t *testing.T) {
 			r.PutDevice(Device{ID: id, BedID: "bed-1", Kind: KindVitalsMonitor})
 		}
 	}
+	return r
+}
+
+// TestRegistryDecodeNativeBadCases runs the whole native bad table through
+// Decode with every device registered: each case is refused for the reason
+// and field the table says, as ParseNativeTopic and DecodeNative refuse it.
+func TestRegistryDecodeNativeBadCases(t *testing.T) {
+	cases := loadNativeCases(t, "native-bad.jsonl")
+	r := nativeCaseRegistry(cases)
 	received := time.Now()
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
@@ -55,14 +62,7 @@ func TestRegistryDecodeNativeBadCases(t *testing.T) {
 // with the table's fields.
 func TestRegistryDecodeNativeGoodCases(t *testing.T) {
 	cases := loadNativeCases(t, "native-good.jsonl")
-	r := NewRegistry()
-	foreignRoutes(r)
-	r.PutBed(Bed{ID: "bed-1", AgencyID: "agency-1"})
-	for _, c := range cases {
-		if id, _, err := ParseNativeTopic(c.Topic); err == nil {
-			r.PutDevice(Device{ID: id, BedID: "bed-1", Kind: KindVitalsMonitor})
-		}
-	}
+	r := nativeCaseRegistry(cases)
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			got, err := r.Decode(Message{Topic: c.Topic, Payload: c.wire(), Received: time.Now()}, nil)
