@@ -113,38 +113,86 @@ func recordHash[T string | []byte](topic T, payload []byte) uint64 {
 	return fnv1a(h, payload)
 }
 
-// window remembers the hashes of the last len(ring) written records.
-// It is used by one goroutine at a time.
+// window remembers the hashes of the last len(ring) written records. Its
+// index is an open-addressing table (linear probing) of ring slots, at most
+// half full: about 20 bytes per record, where a map took about 60. It is
+// used by one goroutine at a time.
 type window struct {
-	ring []uint64
-	next int // slot for the next hash
-	full bool
-	seen map[uint64]uint32 // hash -> occurrences in ring
+	ring  []uint64
+	next  int // slot for the next hash
+	full  bool
+	table []uint32 // ring slot + 1 of each remembered hash; 0 is empty
+	shift uint     // 64 - log2(len(table))
 }
 
 func newWindow(size int) *window {
-	return &window{ring: make([]uint64, size), seen: make(map[uint64]uint32, size)}
+	bits := uint(1)
+	for 1<<bits < 2*size {
+		bits++
+	}
+	return &window{ring: make([]uint64, size), table: make([]uint32, 1<<bits), shift: 64 - bits}
 }
 
+// home is the bucket where the probe for h starts (Fibonacci hashing).
+func (w *window) home(h uint64) int { return int((h * 0x9e3779b97f4a7c15) >> w.shift) }
+
 func (w *window) has(h uint64) bool {
-	_, ok := w.seen[h]
-	return ok
+	mask := len(w.table) - 1
+	for b := w.home(h); ; b = (b + 1) & mask {
+		s := w.table[b]
+		if s == 0 {
+			return false
+		}
+		if w.ring[s-1] == h {
+			return true
+		}
+	}
 }
 
 func (w *window) add(h uint64) {
 	if w.full {
-		old := w.ring[w.next]
-		if c := w.seen[old]; c <= 1 {
-			delete(w.seen, old)
-		} else {
-			w.seen[old] = c - 1
-		}
+		w.forget(w.next)
 	}
 	w.ring[w.next] = h
-	w.seen[h]++
+	mask := len(w.table) - 1
+	b := w.home(h)
+	for w.table[b] != 0 {
+		b = (b + 1) & mask
+	}
+	w.table[b] = uint32(w.next + 1)
 	w.next++
 	if w.next == len(w.ring) {
 		w.next = 0
 		w.full = true
+	}
+}
+
+// forget removes ring slot s from the table, moving later entries of its
+// probe run back so that no probe stops short of them.
+func (w *window) forget(s int) {
+	mask := len(w.table) - 1
+	i := w.home(w.ring[s])
+	for w.table[i] != uint32(s+1) {
+		i = (i + 1) & mask
+	}
+	for {
+		w.table[i] = 0
+		j := i
+		for {
+			j = (j + 1) & mask
+			t := w.table[j]
+			if t == 0 {
+				return
+			}
+			// The entry at j may move to i unless its home lies cyclically
+			// in (i, j].
+			k := w.home(w.ring[t-1])
+			if i <= j && (i < k && k <= j) || i > j && (i < k || k <= j) {
+				continue
+			}
+			w.table[i] = t
+			i = j
+			break
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,11 +114,11 @@ func TestWindow(t *testing.T) {
 		add     []uint64
 		has     []uint64
 		hasNot  []uint64
-		entries int
+		entries int // occupied buckets
 	}{
 		{"under size", 4, []uint64{1, 2, 3}, []uint64{1, 2, 3}, []uint64{4}, 3},
 		{"evicts oldest", 3, []uint64{1, 2, 3, 4}, []uint64{2, 3, 4}, []uint64{1}, 3},
-		{"repeated hash counted", 3, []uint64{7, 7, 8, 9}, []uint64{7, 8, 9}, nil, 3},
+		{"repeated hash kept", 3, []uint64{7, 7, 8, 9}, []uint64{7, 8, 9}, nil, 3},
 		{"repeated hash evicted last", 2, []uint64{7, 7, 8, 9}, []uint64{8, 9}, []uint64{7}, 2},
 		{"wraps twice", 2, []uint64{1, 2, 3, 4, 5}, []uint64{4, 5}, []uint64{1, 2, 3}, 2},
 	}
@@ -136,10 +138,39 @@ func TestWindow(t *testing.T) {
 					t.Errorf("has(%d) = true, want false", h)
 				}
 			}
-			if got := len(w.seen); got != tt.entries {
-				t.Errorf("len(seen) = %d, want %d", got, tt.entries)
+			occupied := 0
+			for _, s := range w.table {
+				if s != 0 {
+					occupied++
+				}
+			}
+			if occupied != tt.entries {
+				t.Errorf("occupied buckets = %d, want %d", occupied, tt.entries)
 			}
 		})
+	}
+}
+
+// The window answers as a plain list of the last size hashes would, through
+// long runs of colliding probes and deletions from them.
+func TestWindowMatchesModel(t *testing.T) {
+	for _, size := range []int{1, 2, 3, 5, 8, 13, 100} {
+		w := newWindow(size)
+		rng := rand.New(rand.NewPCG(uint64(size), 1))
+		var last []uint64
+		for step := range 5000 {
+			h := rng.Uint64N(3 * uint64(size))
+			w.add(h)
+			last = append(last, h)
+			if len(last) > size {
+				last = last[1:]
+			}
+			for v := range 3 * uint64(size) {
+				if got, want := w.has(v), slices.Contains(last, v); got != want {
+					t.Fatalf("size %d, step %d: has(%d) = %v, want %v", size, step, v, got, want)
+				}
+			}
+		}
 	}
 }
 
