@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 )
 
@@ -107,17 +106,13 @@ func (j *Journal) wakeAppendersLocked() {
 	}
 }
 
-// handoff is one written group of records on its way to the syncer, or, with
-// barrier set, a marker the syncer closes when it gets there.
+// handoff is one written group of records on its way to the syncer.
 type handoff struct {
 	batch   *pendingBatch
 	recs    []pending
-	last    uint64   // last index written by this group; 0 if none
-	file    *os.File // the tail segment to fsync
-	newFile bool     // the log moved to a new segment: fsync the directory too
-	retire  *os.File // an earlier tail handle to close once synced
-	release bool     // last group of batch: recycle it after the acks
-	barrier chan struct{}
+	last    uint64 // last index written by this group; 0 if none
+	flushed        // what to fsync and close
+	release bool   // last group of batch: recycle it after the acks
 }
 
 // writePending takes the pending batch and writes it in groups of at most
@@ -147,7 +142,7 @@ func (j *Journal) writePending() (int, error) {
 		j.free <- b
 		select { // unused: the syncer still waits for a group
 		case j.syncReady <- struct{}{}:
-		default: // it came round again meanwhile (a barrier) and put one back
+		default: // never full: the syncer puts one back per group it waits for
 		}
 		return 0, nil
 	}
@@ -172,56 +167,27 @@ func (j *Journal) writePending() (int, error) {
 func (j *Journal) write(b *pendingBatch, recs []pending) (handoff, error) {
 	began := time.Now()
 	h := handoff{batch: b, recs: recs}
-	j.wb.Clear()
 	idx := j.written
-	newTail := uint64(0) // start of the segment tidwall/wal cycles to, if any
-	seg := int64(j.opts.SegmentSize)
 	for i := range recs {
 		r := &recs[i]
 		if r.dup && j.window.has(r.hash) {
 			r.dropped = true
 			continue
 		}
-		// Mirror tidwall/wal's segment cycling (writeBatch in wal.go): a full
-		// tail is cycled before a batch, and a segment is cycled as soon as
-		// an entry makes it reach SegmentSize.
-		if idx == j.written && j.tailBytes > seg {
-			newTail, j.tailBytes = idx+1, 0
-		}
 		idx++
-		data := b.buf[r.start:r.end]
-		j.wb.Write(idx, data)
-		j.window.add(r.hash)
-		j.tailBytes += int64(uvarintLen(uint64(len(data))) + len(data))
-		if j.tailBytes >= seg {
-			newTail, j.tailBytes = idx+1, 0
+		if err := j.log.add(idx, b.buf[r.start:r.end]); err != nil {
+			return h, err
 		}
+		j.window.add(r.hash)
 	}
 	if idx == j.written {
 		return h, nil // nothing but redeliveries
 	}
-	if err := j.log.WriteBatch(&j.wb); err != nil {
+	f, err := j.log.flush()
+	if err != nil {
 		return h, fmt.Errorf("write entries %d-%d: %w", j.written+1, idx, err)
 	}
-	// tidwall/wal fsyncs a segment before it cycles away from it, so only
-	// the current tail and, after a cycle, the directory need syncing.
-	if newTail != 0 {
-		old, err := j.switchTail(newTail)
-		if err != nil {
-			return h, err
-		}
-		h.retire, h.newFile = old, true
-	}
-	fi, err := j.tail.Stat()
-	if err != nil {
-		return h, fmt.Errorf("check tail segment: %w", err)
-	}
-	if fi.Size() != j.tailBytes {
-		// The mirror of the log's cycling is wrong, so an fsync could hit
-		// the wrong file: nothing may be acknowledged.
-		return h, fmt.Errorf("check tail segment %s: %d bytes, want %d", segmentName(j.tailStart), fi.Size(), j.tailBytes)
-	}
-	h.file, h.last = j.tail, idx
+	h.flushed, h.last = f, idx
 	j.written = idx
 	j.commitNanos.Add(uint64(time.Since(began)))
 	return h, nil
@@ -247,10 +213,6 @@ func (j *Journal) syncLoop() error {
 		if !ok {
 			return nil
 		}
-		if h.barrier != nil {
-			close(h.barrier)
-			continue
-		}
 		last = time.Now()
 		if err := j.sync(h); err != nil {
 			return err
@@ -260,28 +222,22 @@ func (j *Journal) syncLoop() error {
 }
 
 func (j *Journal) sync(h handoff) error {
-	if h.last == 0 || j.opts.NoSync {
-		return closeRetired(h.retire)
-	}
-	began := time.Now()
-	if err := h.file.Sync(); err != nil {
-		return fmt.Errorf("sync entries up to %d: %w", h.last, err)
-	}
-	if h.newFile {
-		if err := syncDir(j.logDir); err != nil {
-			return err
+	if h.last != 0 && !j.opts.NoSync {
+		began := time.Now()
+		if err := h.file.Sync(); err != nil {
+			return fmt.Errorf("sync entries up to %d: %w", h.last, err)
 		}
+		if h.created {
+			if err := syncDir(j.logDir); err != nil {
+				return err
+			}
+		}
+		j.commitNanos.Add(uint64(time.Since(began)))
 	}
-	j.commitNanos.Add(uint64(time.Since(began)))
-	return closeRetired(h.retire)
-}
-
-func closeRetired(f *os.File) error {
-	if f == nil {
-		return nil
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close earlier tail segment: %w", err)
+	for _, f := range h.retired {
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("close earlier tail segment: %w", err)
+		}
 	}
 	return nil
 }
@@ -326,21 +282,5 @@ func (j *Journal) publish(h handoff) {
 	if h.release {
 		h.batch.reset()
 		j.free <- h.batch
-	}
-}
-
-// quiesce waits until the syncer has finished every group handed to it.
-func (j *Journal) quiesce() error {
-	done := make(chan struct{})
-	select {
-	case j.toSync <- handoff{barrier: done}:
-	case <-j.syncStop:
-		return errSyncStopped
-	}
-	select {
-	case <-done:
-		return nil
-	case <-j.syncStop:
-		return errSyncStopped
 	}
 }

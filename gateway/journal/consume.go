@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/tidwall/wal"
 )
 
 // Read appends to dst[:0] the committed entries from index from (inclusive),
@@ -29,23 +27,12 @@ func (j *Journal) Read(from uint64, max int, dst []Entry) ([]Entry, error) {
 	if uint64(max) <= last-from {
 		end = from + uint64(max) - 1
 	}
-	j.readMu.Lock()
-	defer j.readMu.Unlock()
-	for i := from; i <= end; i++ {
-		// tidwall/wal (NoCopy) returns a slice of its segment buffer, which
-		// it only ever appends to or drops: the bytes under it never change.
-		data, err := j.log.Read(i)
-		switch {
-		case errors.Is(err, wal.ErrNotFound):
-			return dst, fmt.Errorf("read entry %d: %w", i, ErrTruncated)
-		case errors.Is(err, wal.ErrClosed):
-			return dst, fmt.Errorf("read entry %d: %w", i, ErrClosed)
-		case err != nil:
-			return dst, fmt.Errorf("read entry %d: %w", i, err)
-		}
+	j.topicsMu.Lock()
+	defer j.topicsMu.Unlock()
+	err := j.log.scan(from, end, func(i uint64, data []byte) error {
 		nanos, topic, payload, err := decodeRecord(data)
 		if err != nil {
-			return dst, &CorruptError{Index: i, Err: err}
+			return &CorruptError{Index: i, Err: err}
 		}
 		dst = append(dst, Entry{
 			Index:    i,
@@ -53,8 +40,15 @@ func (j *Journal) Read(from uint64, max int, dst []Entry) ([]Entry, error) {
 			Topic:    j.intern(topic),
 			Payload:  payload[:len(payload):len(payload)],
 		})
+		return nil
+	})
+	var corrupt *CorruptError
+	switch {
+	case err == nil, errors.As(err, &corrupt):
+		return dst, err
+	default:
+		return dst, fmt.Errorf("read entry %d: %w", from+uint64(len(dst)), err)
 	}
-	return dst, nil
 }
 
 func max64(a, b uint64) uint64 {
@@ -65,7 +59,7 @@ func max64(a, b uint64) uint64 {
 }
 
 // intern returns topic as a string, sharing one copy per distinct topic.
-// The caller holds readMu.
+// The caller holds topicsMu.
 func (j *Journal) intern(topic []byte) string {
 	if s, ok := j.topics[string(topic)]; ok {
 		return s

@@ -58,10 +58,7 @@ func (j *Journal) loadCursors() error {
 	if err != nil {
 		return fmt.Errorf("list cursors: %w", err)
 	}
-	first, err := j.log.FirstIndex()
-	if err != nil {
-		return fmt.Errorf("load cursors: %w", err)
-	}
+	first := j.log.first()
 	for _, de := range des {
 		fname := de.Name()
 		if strings.HasSuffix(fname, tmpExt) {
@@ -120,10 +117,7 @@ func (j *Journal) acquire(name string) (*cursor, error) {
 	}
 	c := j.cursors[name]
 	if c == nil {
-		first, err := j.log.FirstIndex()
-		if err != nil {
-			return nil, fmt.Errorf("consume %q: %w", name, err)
-		}
+		first := j.log.first()
 		c = &cursor{name: name, path: filepath.Join(j.curDir, name+cursorExt)}
 		c.pos.Store(first - 1)
 		if err := j.saveCursor(c, true); err != nil {
@@ -220,32 +214,17 @@ func (j *Journal) DropCursor(name string) error {
 
 // truncate removes whole segments that lie more than Retain entries behind
 // the lowest stored cursor. It runs on the writer goroutine, which owns the
-// tail handle that a truncation of the tail segment replaces.
+// log's files.
 func (j *Journal) truncate() error {
-	if target, err := j.truncateTarget(); target == 0 || err != nil {
-		return err
-	}
-	// Let the syncer finish (the tail file may be replaced below), without
-	// holding cursorMu: an ack may read Stats.
-	if err := j.quiesce(); err != nil {
-		return err
-	}
 	j.cursorMu.Lock()
 	defer j.cursorMu.Unlock()
 	target, err := j.truncateTargetLocked()
 	if target == 0 || err != nil {
 		return err
 	}
-	// tidwall/wal rewrites the segment that starts at target (a *.START
-	// copy): at most one segment's worth of I/O per truncation.
-	if err := j.log.TruncateFront(target); err != nil {
+	// Whole segment files go; the tail is never among them.
+	if err := j.log.truncateFront(target); err != nil {
 		return fmt.Errorf("truncate log before entry %d: %w", target, err)
-	}
-	if target >= j.tailStart {
-		// The tail file was replaced: sync through the new one.
-		if err := j.openTail(target); err != nil {
-			return err
-		}
 	}
 	if !j.opts.NoSync {
 		if err := syncDir(j.logDir); err != nil {
@@ -254,12 +233,6 @@ func (j *Journal) truncate() error {
 	}
 	j.truncations.Add(1)
 	return nil
-}
-
-func (j *Journal) truncateTarget() (uint64, error) {
-	j.cursorMu.Lock()
-	defer j.cursorMu.Unlock()
-	return j.truncateTargetLocked()
 }
 
 // truncateTargetLocked returns the first index of the segment that should
@@ -288,11 +261,7 @@ func (j *Journal) truncateTargetLocked() (uint64, error) {
 			target = s
 		}
 	}
-	first, err := j.log.FirstIndex()
-	if err != nil {
-		return 0, fmt.Errorf("truncate log: %w", err)
-	}
-	if target <= first {
+	if target <= j.log.first() {
 		return 0, nil
 	}
 	return target, nil

@@ -19,10 +19,15 @@
 //
 // Under Options.Dir:
 //
-//	log/      segments of github.com/tidwall/wal (binary format)
+//	log/      segment files, each named after the index of its first entry
+//	          (20 decimal digits)
 //	cursors/  one file per consumer: <name>.cursor
 //
-// Each log entry is one record:
+// A segment file is a run of entries, each a uvarint length and then that
+// many bytes (the binary format of github.com/tidwall/wal, which earlier
+// releases used: their logs open as they are). A new segment starts when the
+// next entry would take the tail past Options.SegmentSize. Each entry is one
+// record:
 //
 //	version  1 byte (1)
 //	received 8 bytes, int64 Unix nanoseconds, little endian (0 = zero time)
@@ -43,13 +48,13 @@
 //
 //   - Group commit: Append only copies the encoded record into the pending
 //     batch. Run's goroutine swaps that batch out, drops recognised
-//     redeliveries and writes the rest with one tidwall/wal WriteBatch; a
-//     second goroutine, owned by Run, fsyncs it, publishes it to readers and
-//     runs the acks in Append order. While one batch is being fsynced the
-//     next is written, and records that arrive meanwhile form the one after:
-//     there is no linger timer. tidwall/wal runs with its own fsync off: the
-//     journal fsyncs the tail segment through a handle of its own, outside
-//     the log's lock, so readers are not held up by the disk.
+//     redeliveries, frames the rest into the tail segment's buffer and
+//     writes them with one write(2); a second goroutine, owned by Run,
+//     fsyncs the file, publishes the entries to readers and runs the acks in
+//     Append order. While one batch is being fsynced the next is written,
+//     and records that arrive meanwhile form the one after: there is no
+//     linger timer. A segment is fsynced before the next one is created, so
+//     only the tail can ever be torn.
 //   - Repair: at Open the last segment is checked entry by entry; a torn last
 //     entry and any trailing entries whose checksum fails are cut off (they
 //     were never acknowledged). A bad entry followed by good ones is kept;
@@ -61,14 +66,15 @@
 //     log's tail at Open. Only records flagged Duplicate are checked.
 //   - A new consumer starts at the first entry still in the log. Its cursor
 //     file is written at once, so front truncation takes it into account.
-//   - Front truncation runs in Run's goroutine, at segment boundaries
-//     only, and keeps Retain entries behind the lowest cursor as stored on
-//     disk (not the one in memory). As long as no consumer has ever
-//     registered, nothing is truncated. tidwall/wal copies the segment it
-//     truncates to while it holds its lock, so each truncation stalls
-//     commits for about one segment's write.
-//   - Memory: pending records are bounded by MaxUnacked and MaxUnackedBytes;
-//     tidwall/wal keeps the tail segment and up to four older ones in memory
-//     (hence the 4 MiB default SegmentSize: larger segments bought no
-//     throughput); the duplicate window takes about 30 bytes per record.
+//   - Front truncation runs in Run's goroutine and removes whole segment
+//     files, oldest first, keeping Retain entries behind the lowest cursor as
+//     stored on disk (not the one in memory). As long as no consumer has ever
+//     registered, nothing is truncated.
+//   - Memory: pending records are bounded by MaxUnacked and MaxUnackedBytes.
+//     The tail segment lives in a buffer allocated at its full size when the
+//     segment starts, so writing never copies it; entries are read from it
+//     in place, and the views Read returns stay valid because it never
+//     moves. Older segments are read whole from their files when a lagging
+//     consumer needs them, and the last two are cached: with the 2 MiB
+//     default SegmentSize that is about 6 MiB.
 package journal

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/tidwall/wal"
 )
 
 // Defaults for the zero values in Options.
@@ -19,7 +17,8 @@ const (
 	DefaultMaxBatch        = 8192
 	DefaultMaxRecordBytes  = 1 << 20
 	DefaultDedupeWindow    = 100000
-	DefaultSegmentSize     = 2 << 20 // tidwall/wal holds the tail segment in memory and reads whole segments
+	DefaultSegmentSize     = 2 << 20 // the tail segment is held in memory, and older ones are read whole
+	maxSegmentSize         = 1 << 30
 	DefaultTruncateEvery   = 30 * time.Second
 )
 
@@ -32,7 +31,7 @@ const (
 )
 
 const (
-	segmentCacheSize      = 2 // older segments tidwall/wal keeps in memory for lagging readers
+	segmentCacheSize      = 2 // older segments kept in memory for lagging readers
 	maxInternedTopics     = 1 << 14
 	shrinkPendingAboveCap = 16 << 20 // a pending batch's buffer is dropped above this after a burst
 	filePerm              = 0o640
@@ -87,6 +86,9 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.SegmentSize, DefaultSegmentSize)
 	if o.TruncateEvery <= 0 {
 		o.TruncateEvery = DefaultTruncateEvery
+	}
+	if o.SegmentSize > maxSegmentSize {
+		return o, fmt.Errorf("journal options: SegmentSize %d is above %d; segments are held in memory, so keep them to a few MiB", o.SegmentSize, maxSegmentSize)
 	}
 	if o.Retain < o.DedupeWindow {
 		return o, fmt.Errorf("journal options: Retain %d is below DedupeWindow %d; raise Retain so the duplicate window can be rebuilt at start", o.Retain, o.DedupeWindow)
@@ -154,15 +156,11 @@ type Journal struct {
 	opts   Options
 	logDir string
 	curDir string
-	log    *wal.Log
+	log    *segmentLog
 
 	// Owned by the writer: Run's goroutine, or Open and Close around it.
-	wb        wal.Batch
-	window    *window
-	written   uint64   // last index given to the log
-	tail      *os.File // own handle on the tail segment, to fsync it
-	tailStart uint64   // first index of the tail segment
-	tailBytes int64    // size of the tail segment, as tidwall/wal tracks it
+	window  *window
+	written uint64 // last index given to the log
 
 	mu           sync.Mutex // guards the fields up to kick
 	pending      *pendingBatch
@@ -187,10 +185,8 @@ type Journal struct {
 	notify        chan struct{} // closed after a commit when someone waits, then replaced
 	notifyWaiters bool
 
-	// tidwall/wal mutates its segment cache under a read lock, so reads of
-	// the log are serialised here.
-	readMu sync.Mutex
-	topics map[string]string // interned topics, guarded by readMu
+	topicsMu sync.Mutex
+	topics   map[string]string // interned topics, guarded by topicsMu
 
 	cursorMu sync.Mutex
 	cursors  map[string]*cursor
@@ -235,11 +231,8 @@ func Open(opts Options) (*Journal, error) {
 	j.free <- new(pendingBatch)
 	j.free <- new(pendingBatch)
 	if err := j.open(); err != nil {
-		if j.tail != nil {
-			j.tail.Close()
-		}
 		if j.log != nil {
-			j.log.Close()
+			j.log.close()
 		}
 		return nil, fmt.Errorf("open journal in %s: %w", opts.Dir, err)
 	}
@@ -260,35 +253,12 @@ func (j *Journal) open() error {
 		return err
 	}
 	j.repairedBytes = cut
-	j.log, err = wal.Open(j.logDir, &wal.Options{
-		NoSync:           true, // the journal fsyncs itself, see commit.go
-		SegmentSize:      j.opts.SegmentSize,
-		LogFormat:        wal.Binary,
-		SegmentCacheSize: segmentCacheSize,
-		NoCopy:           true,
-		AllowEmpty:       true, // repair may leave no entry at all
-		DirPerms:         dirPerm,
-		FilePerms:        filePerm,
-	})
+	j.log, err = openSegmentLog(j.logDir, j.opts.SegmentSize, segmentCacheSize, !j.opts.NoSync)
 	if err != nil {
 		return fmt.Errorf("open log: %w", err)
 	}
-	last, err := j.log.LastIndex()
-	if err != nil {
-		return fmt.Errorf("open log: %w", err)
-	}
-	j.written = last
-	j.committed.Store(last)
-	starts, err := segmentStarts(j.logDir)
-	if err != nil {
-		return err
-	}
-	if len(starts) == 0 {
-		return errors.New("open log: no segment file after open")
-	}
-	if err := j.openTail(starts[len(starts)-1]); err != nil {
-		return err
-	}
+	j.written = j.log.last()
+	j.committed.Store(j.written)
 	if err := j.rebuildWindow(); err != nil {
 		return err
 	}
@@ -305,54 +275,29 @@ func (j *Journal) open() error {
 	return nil
 }
 
-// openTail switches the fsync handle to the segment that starts at start
-// and closes the earlier one.
-func (j *Journal) openTail(start uint64) error {
-	old, err := j.switchTail(start)
-	if old != nil {
-		old.Close()
-	}
-	return err
-}
-
-// switchTail opens the segment that starts at start as the new tail and
-// returns the earlier handle, which may still be in use by the syncer.
-func (j *Journal) switchTail(start uint64) (old *os.File, err error) {
-	f, err := os.OpenFile(filepath.Join(j.logDir, segmentName(start)), os.O_WRONLY, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open tail segment: %w", err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("open tail segment: %w", err)
-	}
-	old = j.tail
-	j.tail, j.tailStart, j.tailBytes = f, start, fi.Size()
-	return old, nil
-}
-
 // rebuildWindow fills the duplicate window from the last DedupeWindow entries.
 func (j *Journal) rebuildWindow() error {
 	j.window = newWindow(j.opts.DedupeWindow)
-	first, err := j.log.FirstIndex()
-	if err != nil {
-		return fmt.Errorf("rebuild duplicate window: %w", err)
-	}
-	from := first
+	from := j.log.first()
 	if w := uint64(j.opts.DedupeWindow); j.written >= w && j.written-w+1 > from {
 		from = j.written - w + 1
 	}
-	for i := from; i <= j.written; i++ {
-		data, err := j.log.Read(i)
-		if err != nil {
-			return fmt.Errorf("rebuild duplicate window: entry %d: %w", i, err)
+	add := func(_ uint64, data []byte) error {
+		if _, topic, payload, err := decodeRecord(data); err == nil {
+			j.window.add(recordHash(topic, payload))
+		} // else Read reports it; it cannot be a duplicate's original
+		return nil
+	}
+	for from <= j.written {
+		err := j.log.scan(from, j.written, add)
+		var corrupt *CorruptError
+		if !errors.As(err, &corrupt) {
+			if err != nil {
+				return fmt.Errorf("rebuild duplicate window: %w", err)
+			}
+			return nil
 		}
-		_, topic, payload, err := decodeRecord(data)
-		if err != nil {
-			continue // Read reports it; it cannot be a duplicate's original
-		}
-		j.window.add(recordHash(topic, payload))
+		from = corrupt.Index + 1 // Read reports the lost entry
 	}
 	return nil
 }
@@ -378,10 +323,7 @@ func (j *Journal) Close() error {
 			errs = append(errs, j.saveCursor(c, false))
 		}
 		j.cursorMu.Unlock()
-		if err := j.tail.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close tail segment: %w", err))
-		}
-		if err := j.log.Close(); err != nil {
+		if err := j.log.close(); err != nil {
 			errs = append(errs, fmt.Errorf("close log: %w", err))
 		}
 		j.closeErr = errors.Join(errs...)
@@ -402,9 +344,7 @@ func (j *Journal) Stats() Stats {
 		Truncations:    j.truncations.Load(),
 		RepairedBytes:  j.repairedBytes,
 	}
-	if first, err := j.log.FirstIndex(); err == nil {
-		s.FirstIndex = first
-	}
+	s.FirstIndex = j.log.first()
 	j.mu.Lock()
 	s.Unacked = j.unacked
 	j.mu.Unlock()

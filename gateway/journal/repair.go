@@ -2,21 +2,13 @@ package journal
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/tidwall/wal"
 )
-
-// segmentName is tidwall/wal's file name for the segment starting at index.
-func segmentName(index uint64) string {
-	return fmt.Sprintf("%020d", index)
-}
 
 // segmentStarts lists the first index of every segment file in dir, in order.
 func segmentStarts(dir string) ([]uint64, error) {
@@ -38,15 +30,16 @@ func segmentStarts(dir string) ([]uint64, error) {
 	return starts, nil
 }
 
-// finishInterrupted completes a front or back truncation that a crash
-// interrupted (tidwall/wal leaves *.START or *.END files and finishes them in
-// its Open, before it reads the tail) and removes its stray temporary files.
+// finishInterrupted completes a front truncation that a crash interrupted
+// in a log written by github.com/tidwall/wal, which journals of earlier
+// releases used (same file names and framing): such a truncation leaves the
+// new first segment as <name>.START while older segments still exist. It
+// also removes stray temporary files.
 func finishInterrupted(dir string) error {
 	des, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("list segments: %w", err)
 	}
-	pending := false
 	for _, de := range des {
 		name := de.Name()
 		switch {
@@ -54,22 +47,28 @@ func finishInterrupted(dir string) error {
 			if err := os.Remove(filepath.Join(dir, name)); err != nil {
 				return fmt.Errorf("remove stray file: %w", err)
 			}
-		case strings.HasSuffix(name, ".START"), strings.HasSuffix(name, ".END"):
-			pending = true
+		case strings.HasSuffix(name, ".START") && len(name) == 20+len(".START"):
+			start, err := strconv.ParseUint(strings.TrimSuffix(name, ".START"), 10, 64)
+			if err != nil {
+				continue
+			}
+			starts, err := segmentStarts(dir)
+			if err != nil {
+				return err
+			}
+			for _, s := range starts {
+				if s <= start { // the segment that starts at start is replaced below
+					if err := os.Remove(filepath.Join(dir, segmentName(s))); err != nil {
+						return fmt.Errorf("finish interrupted truncation: %w", err)
+					}
+				}
+			}
+			if err := os.Rename(filepath.Join(dir, name), filepath.Join(dir, segmentName(start))); err != nil {
+				return fmt.Errorf("finish interrupted truncation: %w", err)
+			}
 		}
 	}
-	if !pending {
-		return nil
-	}
-	l, err := wal.Open(dir, &wal.Options{NoSync: true, AllowEmpty: true, DirPerms: dirPerm, FilePerms: filePerm})
-	switch {
-	case err == nil:
-		return l.Close()
-	case errors.Is(err, wal.ErrCorrupt):
-		return nil // the clean-up is done; repairTail deals with the tail
-	default:
-		return fmt.Errorf("finish interrupted truncation: %w", err)
-	}
+	return nil
 }
 
 // repairTail cuts the last segment file after its last complete entry whose
@@ -105,8 +104,8 @@ func repairTail(dir string, sync bool) (int64, error) {
 }
 
 // validPrefix returns the length of data up to the end of its last entry that
-// is complete in tidwall/wal's framing (uvarint size, then the bytes) and
-// whose record checksum holds.
+// is complete in the log's framing (uvarint size, then the bytes) and whose
+// record checksum holds.
 func validPrefix(data []byte) int {
 	pos, good := 0, 0
 	for pos < len(data) {
