@@ -162,9 +162,37 @@ func (s *Subscriber) Run(ctx context.Context, drain func(context.Context) error)
 		}
 		cancel()
 	}
+	s.settleAcks(client)
 	client.Disconnect(250)
 	s.connected.Store(false)
 	return nil
+}
+
+// ackBarrier is a topic filter never subscribed to: unsubscribing from it
+// is a round trip that changes nothing.
+const ackBarrier = "carebed/.ack-barrier"
+
+// settleAcks waits, up to the connect timeout, until the broker has read
+// every acknowledgement written so far. A broker reads a connection's
+// packets in order but may read them much later than they were sent
+// (Mosquitto 2.0 reads one packet per connection per turn of its event
+// loop, so acknowledgements of a fast stream pile up in its socket buffer),
+// and closing the connection discards what it has not read: it would then
+// send all those messages again to the next session, without the DUP flag,
+// and they would be journaled twice. An UNSUBSCRIBE is answered only after
+// everything sent before it has been read.
+func (s *Subscriber) settleAcks(client mqtt.Client) {
+	if !client.IsConnectionOpen() {
+		return
+	}
+	tok := client.Unsubscribe(ackBarrier)
+	if !tok.WaitTimeout(s.opts.ConnectTimeout) {
+		s.log.Warn("broker did not confirm the last acknowledgements before disconnect; it may deliver some messages again", "waited", s.opts.ConnectTimeout)
+		return
+	}
+	if err := tok.Error(); err != nil {
+		s.log.Warn("broker did not confirm the last acknowledgements before disconnect; it may deliver some messages again", "err", err)
+	}
 }
 
 // ackFor returns how message m is acknowledged once it is journaled. On a
