@@ -59,6 +59,13 @@ func (r *decodedRing) decode(e journal.Entry, out []devices.Observation) ([]devi
 	default:
 		d.obs = append([]devices.Observation(nil), got...)
 	}
-	slot.Store(d)
+	// A consumer far behind the others must not evict their entries for
+	// its old ones: it would make them decode again too.
+	for {
+		cur := slot.Load()
+		if cur != nil && cur.index > e.Index || slot.CompareAndSwap(cur, d) {
+			break
+		}
+	}
 	return out, err
 }

@@ -84,6 +84,23 @@ func TestDecodedRing(t *testing.T) {
 			t.Errorf("heart_rate of entry 1 after its slot was reused = %v, want 61", got)
 		}
 	})
+	t.Run("a consumer far behind leaves later entries in place", func(t *testing.T) {
+		_, ring := newRing()
+		ahead, err := ring.decode(vitals(1+decodedSlots, "vm-1", 99), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ring.decode(vitals(1, "vm-1", 61), nil); err != nil {
+			t.Fatal(err)
+		}
+		again, err := ring.decode(vitals(1+decodedSlots, "vm-1", 99), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if &ahead[0].Fields[0] != &again[0].Fields[0] {
+			t.Error("entry 1 decoded by a consumer behind evicted the later entry sharing its slot, want it kept")
+		}
+	})
 	t.Run("reused buffer leaves the shared decoding alone", func(t *testing.T) {
 		_, ring := newRing()
 		buf, err := ring.decode(vitals(1, "vm-1", 61), nil)
