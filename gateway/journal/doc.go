@@ -75,6 +75,6 @@
 //     segment starts, so writing never copies it; entries are read from it
 //     in place, and the views Read returns stay valid because it never
 //     moves. Older segments are read whole from their files when a lagging
-//     consumer needs them, and the last two are cached: with the 2 MiB
-//     default SegmentSize that is about 6 MiB.
+//     consumer needs them, and the last one is cached: with the 2 MiB
+//     default SegmentSize that is about 4 MiB.
 package journal

@@ -16,7 +16,7 @@ const (
 	DefaultMaxUnackedBytes = 64 << 20
 	DefaultMaxBatch        = 8192
 	DefaultMaxRecordBytes  = 1 << 20
-	DefaultDedupeWindow    = 100000
+	DefaultDedupeWindow    = 50000
 	DefaultSegmentSize     = 2 << 20 // the tail segment is held in memory, and older ones are read whole
 	maxSegmentSize         = 1 << 30
 	DefaultTruncateEvery   = 30 * time.Second
@@ -31,7 +31,7 @@ const (
 )
 
 const (
-	segmentCacheSize      = 2 // older segments kept in memory for lagging readers
+	segmentCacheSize      = 1 // older segments kept in memory for lagging readers
 	maxInternedTopics     = 1 << 14
 	shrinkPendingAboveCap = 16 << 20 // a pending batch's buffer is dropped above this after a burst
 	filePerm              = 0o640
