@@ -127,6 +127,13 @@ func (r *Registry) RemoveDevice(id string) {
 // what Decode would return while Generation returns the same.
 func (r *Registry) Generation() uint64 { return r.gen.Load() }
 
+// Beds returns the number of registered beds.
+func (r *Registry) Beds() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.agency)
+}
+
 // Known reports whether a device id is registered.
 func (r *Registry) Known(id string) bool {
 	r.mu.RLock()

@@ -54,6 +54,10 @@ type Config struct {
 
 	Heartbeats      map[string]time.Duration
 	ShutdownTimeout time.Duration
+	// ScaleMemoryLimit sets the Go runtime's soft memory limit from the
+	// number of registered beds (see memoryBudget). The command sets it
+	// unless GOMEMLIMIT is set.
+	ScaleMemoryLimit bool
 	// DebugAddr, when set, serves Go's profiler (/debug/pprof) there.
 	// Keep it on loopback.
 	DebugAddr string

@@ -66,6 +66,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info)) (e
 	if err := loadRegistry(ctx, db, reg, monitor); err != nil {
 		return err
 	}
+	if cfg.ScaleMemoryLimit {
+		parts.goRun("memory limit", failed, func(ctx context.Context) error {
+			return keepMemoryBudget(ctx, reg, time.Second, setMemoryLimit, log)
+		})
+	}
 
 	j, err := journal.Open(journal.Options{
 		Dir: filepath.Join(cfg.DataDir, "journal"), MaxUnacked: cfg.MaxUnacked, NoSync: cfg.JournalNoSync,

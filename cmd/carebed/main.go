@@ -12,27 +12,20 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	_ "time/tzdata" // Asia/Shanghai even on a minimal image
 
 	"carebed/gateway"
 )
 
-// defaultMemoryLimit is the Go runtime's soft memory limit unless
-// GOMEMLIMIT says otherwise: the heap is collected harder as the process
-// nears it, which bounds the gateway's resident size under load at the
-// cost of some CPU. It must stay well above the live heap: 10,000 beds
-// (90,000 devices, their health and rule state, the journal's tail) hold
-// 55-70 MiB, and a limit at the live heap makes the collector run
-// without pause and delays alarms by hundreds of milliseconds. Sites
-// larger than that set GOMEMLIMIT.
-const defaultMemoryLimit = 160 << 20
+// scaleMemoryLimit lets the gateway set the Go runtime's soft memory limit
+// from the number of beds it watches (gateway.Config.ScaleMemoryLimit). Only
+// main sets it, when GOMEMLIMIT does not say otherwise: tests that call run
+// leave their process's limit alone.
+var scaleMemoryLimit bool
 
 func main() {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit)
-	}
+	scaleMemoryLimit = os.Getenv("GOMEMLIMIT") == ""
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
@@ -62,6 +55,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cmd == "config" {
 		return printConfig(stdout, cfg)
 	}
+	cfg.ScaleMemoryLimit = scaleMemoryLimit
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	return gateway.Run(ctx, cfg, log, func(info gateway.Info) {
 		fmt.Fprintf(stdout, "CareBed is running.\n  API:      http://%s/api/v1 (health: /healthz, metrics: /metrics)\n  Broker:   %s\n  Data:     %s\n",
