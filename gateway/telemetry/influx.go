@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
@@ -43,7 +42,10 @@ type Influx struct {
 	bucket   string
 	timeout  time.Duration
 	dropped  DropFunc
-	batches  sync.Pool // *batch
+	// spare keeps one encoding buffer between writes. A sync.Pool would
+	// be emptied by nearly every collection, which at full ingest comes
+	// between two writes, and the buffer would grow again each time.
+	spare chan *batch
 }
 
 var _ Store = (*Influx)(nil)
@@ -81,7 +83,7 @@ func NewInflux(cfg InfluxConfig, dropped DropFunc) (*Influx, error) {
 		bucket:   cfg.Bucket,
 		timeout:  cfg.Timeout,
 		dropped:  dropped,
-		batches:  sync.Pool{New: func() any { return new(batch) }},
+		spare:    make(chan *batch, 1),
 	}, nil
 }
 
@@ -93,8 +95,18 @@ func NewInflux(cfg InfluxConfig, dropped DropFunc) (*Influx, error) {
 // already stored is safe because points are idempotent. A batch too large
 // for the server (413) is split the same way.
 func (s *Influx) Write(ctx context.Context, obs []devices.Observation) error {
-	b := s.batches.Get().(*batch)
-	defer s.batches.Put(b)
+	var b *batch
+	select {
+	case b = <-s.spare:
+	default: // another Write has it
+		b = new(batch)
+	}
+	defer func() {
+		select {
+		case s.spare <- b:
+		default:
+		}
+	}()
 	b.reset()
 	b.encode(obs, s.dropped)
 	if b.lines() == 0 {
