@@ -21,9 +21,6 @@ import (
 // waiting for them made it send tens of thousands of journaled messages
 // again, without the DUP flag, to the next session.
 func TestCleanStopLeavesNothingToRedeliver(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts Mosquitto and publishes 150,000 messages")
-	}
 	const messages = 150000
 	broker := gatewaytest.StartMosquitto(t)
 	j, err := journal.Open(journal.Options{Dir: t.TempDir(), CommitInterval: 3 * time.Millisecond})
