@@ -113,16 +113,25 @@ func recordHash[T string | []byte](topic T, payload []byte) uint64 {
 	return fnv1a(h, payload)
 }
 
-// window remembers the hashes of the last len(ring) written records. Its
-// index is an open-addressing table (linear probing) of ring slots, at most
-// half full: about 20 bytes per record, where a map took about 60. It is
-// used by one goroutine at a time.
+// window remembers the hashes of the last len(ring) written records.
+//
+// Only redeliveries are looked up, and they come in bursts after a
+// reconnect, while every record is added: so adding only writes the ring,
+// and the index, an open-addressing table (linear probing) of ring slots at
+// most half full, is built by the first lookup and kept up to date only
+// until a whole window has been added without one. Updating it for every
+// record cost a few cache misses each, several percent of the gateway's CPU
+// at full ingest. It is used by one goroutine at a time.
 type window struct {
 	ring  []uint64
 	next  int // slot for the next hash
 	full  bool
-	table []uint32 // ring slot + 1 of each remembered hash; 0 is empty
+	table []uint32 // ring slot + 1 of each remembered hash, 0 empty; valid while indexed
 	shift uint     // 64 - log2(len(table))
+	// indexed says whether table is up to date; quiet counts the records
+	// added since the last lookup.
+	indexed bool
+	quiet   int
 }
 
 func newWindow(size int) *window {
@@ -130,13 +139,17 @@ func newWindow(size int) *window {
 	for 1<<bits < 2*size {
 		bits++
 	}
-	return &window{ring: make([]uint64, size), table: make([]uint32, 1<<bits), shift: 64 - bits}
+	return &window{ring: make([]uint64, size), shift: 64 - bits}
 }
 
 // home is the bucket where the probe for h starts (Fibonacci hashing).
 func (w *window) home(h uint64) int { return int((h * 0x9e3779b97f4a7c15) >> w.shift) }
 
 func (w *window) has(h uint64) bool {
+	if !w.indexed {
+		w.reindex()
+	}
+	w.quiet = 0
 	mask := len(w.table) - 1
 	for b := w.home(h); ; b = (b + 1) & mask {
 		s := w.table[b]
@@ -150,21 +163,49 @@ func (w *window) has(h uint64) bool {
 }
 
 func (w *window) add(h uint64) {
-	if w.full {
-		w.forget(w.next)
+	if w.indexed {
+		if w.quiet++; w.quiet > len(w.ring) {
+			w.indexed = false // no lookup for a whole window: stop paying for the index
+		} else if w.full {
+			w.forget(w.next)
+		}
 	}
 	w.ring[w.next] = h
-	mask := len(w.table) - 1
-	b := w.home(h)
-	for w.table[b] != 0 {
-		b = (b + 1) & mask
+	if w.indexed {
+		w.insert(w.next)
 	}
-	w.table[b] = uint32(w.next + 1)
 	w.next++
 	if w.next == len(w.ring) {
 		w.next = 0
 		w.full = true
 	}
+}
+
+// reindex builds the table from the ring.
+func (w *window) reindex() {
+	if w.table == nil {
+		w.table = make([]uint32, 1<<(64-w.shift))
+	} else {
+		clear(w.table)
+	}
+	n := w.next
+	if w.full {
+		n = len(w.ring)
+	}
+	for s := range n {
+		w.insert(s)
+	}
+	w.indexed = true
+}
+
+// insert adds ring slot s to the table.
+func (w *window) insert(s int) {
+	mask := len(w.table) - 1
+	b := w.home(w.ring[s])
+	for w.table[b] != 0 {
+		b = (b + 1) & mask
+	}
+	w.table[b] = uint32(s + 1)
 }
 
 // forget removes ring slot s from the table, moving later entries of its

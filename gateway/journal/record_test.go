@@ -152,22 +152,29 @@ func TestWindow(t *testing.T) {
 }
 
 // The window answers as a plain list of the last size hashes would, through
-// long runs of colliding probes and deletions from them.
+// long runs of colliding probes and deletions from them, whether lookups
+// come after every record (the index kept up to date) or rarely (the index
+// dropped after a quiet window and built again).
 func TestWindowMatchesModel(t *testing.T) {
 	for _, size := range []int{1, 2, 3, 5, 8, 13, 100} {
-		w := newWindow(size)
-		rng := rand.New(rand.NewPCG(uint64(size), 1))
-		var last []uint64
-		for step := range 5000 {
-			h := rng.Uint64N(3 * uint64(size))
-			w.add(h)
-			last = append(last, h)
-			if len(last) > size {
-				last = last[1:]
-			}
-			for v := range 3 * uint64(size) {
-				if got, want := w.has(v), slices.Contains(last, v); got != want {
-					t.Fatalf("size %d, step %d: has(%d) = %v, want %v", size, step, v, got, want)
+		for _, every := range []int{1, size + 1, 3*size + 2} {
+			w := newWindow(size)
+			rng := rand.New(rand.NewPCG(uint64(size), uint64(every)))
+			var last []uint64
+			for step := range 5000 {
+				h := rng.Uint64N(3 * uint64(size))
+				w.add(h)
+				last = append(last, h)
+				if len(last) > size {
+					last = last[1:]
+				}
+				if step%every != 0 {
+					continue
+				}
+				for v := range 3 * uint64(size) {
+					if got, want := w.has(v), slices.Contains(last, v); got != want {
+						t.Fatalf("size %d, lookups every %d records, step %d: has(%d) = %v, want %v", size, every, step, v, got, want)
+					}
 				}
 			}
 		}
@@ -200,6 +207,32 @@ func TestValidPrefix(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := validPrefix(tt.data); got != tt.want {
 				t.Errorf("validPrefix(%d bytes) = %d, want %d", len(tt.data), got, tt.want)
+			}
+		})
+	}
+}
+
+// BenchmarkWindowAdd is the duplicate window's cost per journaled record:
+// with no lookups (steady ingest) and during a burst of redeliveries, when
+// every record is also looked up and the index is kept.
+func BenchmarkWindowAdd(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		lookup bool
+	}{{"no lookups", false}, {"lookup each", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			w := newWindow(DefaultDedupeWindow)
+			rng := rand.New(rand.NewPCG(1, 2))
+			for range DefaultDedupeWindow {
+				w.add(rng.Uint64())
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				h := rng.Uint64()
+				if bc.lookup {
+					w.has(h)
+				}
+				w.add(h)
 			}
 		})
 	}
