@@ -58,6 +58,10 @@ type Config struct {
 	// number of registered beds (see memoryBudget). The command sets it
 	// unless GOMEMLIMIT is set.
 	ScaleMemoryLimit bool
+	// ScaleGCPercent sets the collector's pacing (GOGC) from the number of
+	// registered beds (see gcPercent). The command sets it unless GOGC is
+	// set.
+	ScaleGCPercent bool
 	// DebugAddr, when set, serves Go's profiler (/debug/pprof) there.
 	// Keep it on loopback.
 	DebugAddr string

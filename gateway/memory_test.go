@@ -28,16 +28,43 @@ func TestMemoryBudget(t *testing.T) {
 	}
 }
 
+func TestGCPercent(t *testing.T) {
+	tests := []struct {
+		beds int
+		want int
+	}{
+		{0, 200},
+		{1000, 200},  // 3 x 17.4 MiB under 62.7 MiB
+		{2900, 200},  // 3 x 27.6 MiB under 83.2 MiB
+		{3100, 100},  // 3 x 28.7 MiB over 85.3 MiB
+		{10000, 100}, // 3 x 65.7 MiB over 159.4 MiB
+	}
+	for _, tt := range tests {
+		if got := gcPercent(tt.beds); got != tt.want {
+			t.Errorf("gcPercent(%d) = %d, want %d", tt.beds, got, tt.want)
+		}
+	}
+}
+
 func TestKeepMemoryBudgetFollowsBeds(t *testing.T) {
 	reg := devices.NewRegistry()
 	reg.PutBed(devices.Bed{ID: "b1", AgencyID: "a"})
 	var mu sync.Mutex
 	var set []int64
-	record := func(v int64) int64 {
-		mu.Lock()
-		defer mu.Unlock()
-		set = append(set, v)
-		return 0
+	var gc []int
+	record := memoryTuning{
+		limit: func(v int64) int64 {
+			mu.Lock()
+			defer mu.Unlock()
+			set = append(set, v)
+			return 0
+		},
+		gc: func(v int) int {
+			mu.Lock()
+			defer mu.Unlock()
+			gc = append(gc, v)
+			return 0
+		},
 	}
 	last := func() (int64, int) {
 		mu.Lock()
@@ -79,5 +106,10 @@ func TestKeepMemoryBudgetFollowsBeds(t *testing.T) {
 	}
 	if _, n := last(); n > 4 { // at most 1, then 3 (or 2 then 3), then 2
 		t.Errorf("limit set %d times for three changes of the bed count, want it set only on changes", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(gc) != len(set) || gc[len(gc)-1] != gcPercent(2) {
+		t.Errorf("collector pacing set to %v along with limits %v, want gcPercent(2) = %d with each limit", gc, set, gcPercent(2))
 	}
 }

@@ -66,9 +66,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info)) (e
 	if err := loadRegistry(ctx, db, reg, monitor); err != nil {
 		return err
 	}
-	if cfg.ScaleMemoryLimit {
-		parts.goRun("memory limit", failed, func(ctx context.Context) error {
-			return keepMemoryBudget(ctx, reg, time.Second, setMemoryLimit, log)
+	if cfg.ScaleMemoryLimit || cfg.ScaleGCPercent {
+		parts.goRun("memory budget", failed, func(ctx context.Context) error {
+			return keepMemoryBudget(ctx, reg, time.Second, runtimeTuning(cfg), log)
 		})
 	}
 

@@ -18,14 +18,16 @@ import (
 	"carebed/gateway"
 )
 
-// scaleMemoryLimit lets the gateway set the Go runtime's soft memory limit
-// from the number of beds it watches (gateway.Config.ScaleMemoryLimit). Only
-// main sets it, when GOMEMLIMIT does not say otherwise: tests that call run
-// leave their process's limit alone.
-var scaleMemoryLimit bool
+// scaleMemoryLimit and scaleGCPercent let the gateway set the Go runtime's
+// soft memory limit and the collector's pacing from the number of beds it
+// watches (gateway.Config.ScaleMemoryLimit and ScaleGCPercent). Only main
+// sets them, when GOMEMLIMIT and GOGC do not say otherwise: tests that call
+// run leave their process's settings alone.
+var scaleMemoryLimit, scaleGCPercent bool
 
 func main() {
 	scaleMemoryLimit = os.Getenv("GOMEMLIMIT") == ""
+	scaleGCPercent = os.Getenv("GOGC") == ""
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
@@ -55,7 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cmd == "config" {
 		return printConfig(stdout, cfg)
 	}
-	cfg.ScaleMemoryLimit = scaleMemoryLimit
+	cfg.ScaleMemoryLimit, cfg.ScaleGCPercent = scaleMemoryLimit, scaleGCPercent
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	return gateway.Run(ctx, cfg, log, func(info gateway.Info) {
 		fmt.Fprintf(stdout, "CareBed is running.\n  API:      http://%s/api/v1 (health: /healthz, metrics: /metrics)\n  Broker:   %s\n  Data:     %s\n",
