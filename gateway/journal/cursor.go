@@ -218,9 +218,9 @@ func (j *Journal) DropCursor(name string) error {
 func (j *Journal) truncate() error {
 	j.cursorMu.Lock()
 	defer j.cursorMu.Unlock()
-	target, err := j.truncateTargetLocked()
-	if target == 0 || err != nil {
-		return err
+	target := j.truncateTargetLocked()
+	if target == 0 {
+		return nil
 	}
 	// Whole segment files go; the tail is never among them.
 	if err := j.log.truncateFront(target); err != nil {
@@ -238,9 +238,9 @@ func (j *Journal) truncate() error {
 // truncateTargetLocked returns the first index of the segment that should
 // become the log's first, or 0 if nothing can go. The caller holds cursorMu,
 // so no consumer registers meanwhile.
-func (j *Journal) truncateTargetLocked() (uint64, error) {
+func (j *Journal) truncateTargetLocked() uint64 {
 	if len(j.cursors) == 0 {
-		return 0, nil // nobody has ever consumed: keep everything
+		return 0 // nobody has ever consumed: keep everything
 	}
 	low := uint64(math.MaxUint64)
 	for _, c := range j.cursors {
@@ -248,21 +248,11 @@ func (j *Journal) truncateTargetLocked() (uint64, error) {
 	}
 	retain := uint64(j.opts.Retain)
 	if low <= retain {
-		return 0, nil
+		return 0
 	}
 	keep := low - retain + 1 // the first entry that must stay
-	starts, err := segmentStarts(j.logDir)
-	if err != nil {
-		return 0, err
+	if target := j.log.startOf(keep); target > j.log.first() {
+		return target
 	}
-	var target uint64
-	for _, s := range starts {
-		if s <= keep {
-			target = s
-		}
-	}
-	if target <= j.log.first() {
-		return 0, nil
-	}
-	return target, nil
+	return 0
 }

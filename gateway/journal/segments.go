@@ -157,6 +157,19 @@ func (l *segmentLog) last() uint64 {
 	return t.start + uint64(len(t.offs)-1) - 1
 }
 
+// startOf returns the first index of the segment that holds entry i, or
+// would: the last one starting at or before i. It is 0 if i is before the
+// first entry.
+func (l *segmentLog) startOf(i uint64) uint64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	k := sort.Search(len(l.segs), func(k int) bool { return l.segs[k].start > i }) - 1
+	if k < 0 {
+		return 0
+	}
+	return l.segs[k].start
+}
+
 // view returns a snapshot of the segment that should hold entry i. It fails
 // with ErrTruncated for an entry before the first and ErrClosed after close.
 func (l *segmentLog) view(i uint64) (segView, error) {
