@@ -27,8 +27,6 @@ func (j *Journal) Read(from uint64, max int, dst []Entry) ([]Entry, error) {
 	if uint64(max) <= last-from {
 		end = from + uint64(max) - 1
 	}
-	j.topicsMu.Lock()
-	defer j.topicsMu.Unlock()
 	err := j.log.scan(from, end, func(i uint64, data []byte) error {
 		nanos, topic, payload, err := decodeRecord(data)
 		if err != nil {
@@ -59,8 +57,9 @@ func max64(a, b uint64) uint64 {
 }
 
 // intern returns topic as a string, sharing one copy per distinct topic.
-// The caller holds topicsMu.
 func (j *Journal) intern(topic []byte) string {
+	j.topicsMu.Lock()
+	defer j.topicsMu.Unlock()
 	if s, ok := j.topics[string(topic)]; ok {
 		return s
 	}

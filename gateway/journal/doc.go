@@ -49,9 +49,9 @@
 //   - Group commit: Append only copies the encoded record into the pending
 //     batch. Run's goroutine swaps that batch out, drops recognised
 //     redeliveries, frames the rest into the tail segment's buffer and
-//     writes them with one write(2); a second goroutine, owned by Run,
-//     fsyncs the file, publishes the entries to readers and runs the acks in
-//     Append order. While one batch is being fsynced the next is written,
+//     writes them with one write(2) per segment; a second goroutine, owned
+//     by Run, fsyncs the file, publishes the entries to readers and runs the
+//     acks in Append order. While one batch is being fsynced the next is written,
 //     and records that arrive meanwhile form the one after: there is no
 //     linger timer. A segment is fsynced before the next one is created, so
 //     only the tail can ever be torn.

@@ -87,6 +87,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.TruncateEvery <= 0 {
 		o.TruncateEvery = DefaultTruncateEvery
 	}
+	if o.MaxRecordBytes > maxSegmentSize {
+		return o, fmt.Errorf("journal options: MaxRecordBytes %d is above %d; a record is held in memory whole, so keep it to a few MiB", o.MaxRecordBytes, maxSegmentSize)
+	}
 	if o.SegmentSize > maxSegmentSize {
 		return o, fmt.Errorf("journal options: SegmentSize %d is above %d; segments are held in memory, so keep them to a few MiB", o.SegmentSize, maxSegmentSize)
 	}
@@ -109,7 +112,8 @@ var (
 	ErrCursorBusy = errors.New("consumer already running")
 )
 
-// CorruptError reports an entry in the log that fails its checksum.
+// CorruptError reports an entry in the log that fails its checksum, or that
+// is missing from the segment that should hold it.
 type CorruptError struct {
 	Index uint64
 	Err   error // wraps ErrCorrupt

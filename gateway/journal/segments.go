@@ -17,13 +17,15 @@ import (
 //
 // The tail segment, the one written to, lives in a buffer allocated at its
 // full size when it is created: entries are framed straight into it, written
-// to the file from it and read from it, and it never moves, so a reader's
-// view of an entry stays valid however much is written after it. Older
+// to the file from it and read from it, and it never moves once it holds an
+// entry, so a reader's view of an entry stays valid however much is written
+// after it. Older
 // segments are read whole from their files on demand, and the last few are
 // cached.
 //
-// One goroutine, the writer, calls add, flush, truncateFront and close;
-// readers may call view, first and last at any time.
+// One goroutine, the writer, calls add, flush and truncateFront; readers
+// may call view, scan, first, last and startOf at any time; close comes
+// last, after the writer has stopped.
 type segmentLog struct {
 	dir      string
 	size     int  // target size of a segment file
@@ -53,6 +55,7 @@ type segment struct {
 	start uint64
 	data  []byte
 	offs  []uint32 // offs[k] is where entry start+k's frame begins; the last is len(data)
+	gone  bool     // removed by a front truncation; guarded by segmentLog.cacheMu
 }
 
 // segView is a reader's snapshot of one segment.
@@ -220,17 +223,32 @@ func (l *segmentLog) scan(from, to uint64, fn func(i uint64, data []byte) error)
 }
 
 // load returns a view of an older segment, reading its file if it is not
-// cached.
+// cached. The file is read without cacheMu held, so that a lagging reader's
+// disk read never holds up the writer moving to a new segment.
 func (l *segmentLog) load(s *segment) (segView, error) {
 	l.cacheMu.Lock()
+	if s.offs != nil {
+		l.cacheLocked(s)
+		v := segView{start: s.start, data: s.data, offs: s.offs}
+		l.cacheMu.Unlock()
+		return v, nil
+	}
+	l.cacheMu.Unlock()
+
+	data, err := os.ReadFile(filepath.Join(l.dir, segmentName(s.start)))
+	if err != nil {
+		return segView{}, fmt.Errorf("read segment %s: %w", segmentName(s.start), err)
+	}
+	offs, _ := frameOffsets(data) // a torn frame shows up as missing entries
+	v := segView{start: s.start, data: data, offs: offs}
+
+	l.cacheMu.Lock()
 	defer l.cacheMu.Unlock()
-	if s.offs == nil {
-		data, err := os.ReadFile(filepath.Join(l.dir, segmentName(s.start)))
-		if err != nil {
-			return segView{}, fmt.Errorf("read segment %s: %w", segmentName(s.start), err)
-		}
-		s.data = data
-		s.offs, _ = frameOffsets(data) // a torn frame shows up as missing entries
+	if s.gone {
+		return v, nil // truncated meanwhile: serve this read, cache nothing
+	}
+	if s.offs == nil { // else another reader loaded it meanwhile: keep one copy
+		s.data, s.offs = data, offs
 	}
 	l.cacheLocked(s)
 	return segView{start: s.start, data: s.data, offs: s.offs}, nil
@@ -271,7 +289,7 @@ func (l *segmentLog) add(index uint64, data []byte) error {
 // cycle finishes the tail and starts a new segment at index, whose buffer
 // holds at least need bytes.
 func (l *segmentLog) cycle(index uint64, need int) error {
-	if _, err := l.flush(); err != nil {
+	if err := l.write(); err != nil {
 		return err
 	}
 	if l.sync {
@@ -279,6 +297,13 @@ func (l *segmentLog) cycle(index uint64, need int) error {
 		// than the entries not yet acknowledged.
 		if err := l.file.Sync(); err != nil {
 			return fmt.Errorf("sync segment before entry %d: %w", index, err)
+		}
+		if l.created {
+			// The tail was created in this group: its directory entry
+			// must last before the next segment's can.
+			if err := syncDir(l.dir); err != nil {
+				return err
+			}
 		}
 	}
 	f, err := os.OpenFile(filepath.Join(l.dir, segmentName(index)), os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, filePerm)
@@ -293,10 +318,12 @@ func (l *segmentLog) cycle(index uint64, need int) error {
 	l.mu.Lock()
 	old := l.segs[len(l.segs)-1]
 	l.segs = append(l.segs, s)
+	l.mu.Unlock()
+	// old's data and offs were published under mu by write; from here on
+	// cacheMu guards them.
 	l.cacheMu.Lock()
 	l.cacheLocked(old) // it was just read from, most likely
 	l.cacheMu.Unlock()
-	l.mu.Unlock()
 	return nil
 }
 
@@ -307,12 +334,24 @@ type flushed struct {
 	retired []*os.File // earlier tails' files, already fsynced: close them
 }
 
-// flush writes the entries added since the last flush to the tail's file and
-// shows them to readers. Nothing is fsynced but the segments moved on from.
+// flush writes the entries added since the last flush to the tail's file,
+// shows them to readers and hands over what the syncer must fsync and
+// close.
 func (l *segmentLog) flush() (flushed, error) {
+	if err := l.write(); err != nil {
+		return flushed{}, err
+	}
+	f := flushed{file: l.file, created: l.created, retired: l.retired}
+	l.created, l.retired = false, nil
+	return f, nil
+}
+
+// write writes the entries added since the last write to the tail's file
+// and shows them to readers.
+func (l *segmentLog) write() error {
 	if l.synced < len(l.buf) {
 		if _, err := l.file.Write(l.buf[l.synced:]); err != nil {
-			return flushed{}, fmt.Errorf("write segment: %w", err)
+			return fmt.Errorf("write segment: %w", err)
 		}
 		l.synced = len(l.buf)
 	}
@@ -320,13 +359,13 @@ func (l *segmentLog) flush() (flushed, error) {
 	t := l.segs[len(l.segs)-1]
 	t.data, t.offs = l.buf, l.offs
 	l.mu.Unlock()
-	f := flushed{file: l.file, created: l.created, retired: l.retired}
-	l.created, l.retired = false, nil
-	return f, nil
+	return nil
 }
 
 // truncateFront removes the segments before the one that starts at start,
-// oldest first, so that a crash leaves the log contiguous.
+// oldest first. Removals are not ordered on disk until the directory is
+// fsynced: a crash meanwhile may leave a gap among the removed segments,
+// all behind every stored cursor, that the next truncation removes.
 func (l *segmentLog) truncateFront(start uint64) error {
 	l.mu.Lock()
 	k := slices.IndexFunc(l.segs, func(s *segment) bool { return s.start == start })
@@ -343,7 +382,7 @@ func (l *segmentLog) truncateFront(start uint64) error {
 		if i := slices.Index(l.cached, s); i >= 0 {
 			l.cached = slices.Delete(l.cached, i, i+1)
 		}
-		s.data, s.offs = nil, nil
+		s.data, s.offs, s.gone = nil, nil, true
 	}
 	l.cacheMu.Unlock()
 	for _, s := range gone {

@@ -133,3 +133,33 @@ func TestSegmentBoundaries(t *testing.T) {
 		})
 	}
 }
+
+// A group of records that crosses several segment boundaries closes every
+// segment file it moved on from: none is left open after Close.
+func TestManySegmentsInOneGroupCloseTheirFiles(t *testing.T) {
+	openFiles := func() int {
+		des, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatalf("list open files: %v", err)
+		}
+		return len(des)
+	}
+	before := openFiles()
+	j, err := Open(Options{Dir: t.TempDir(), SegmentSize: fixedSegment, MaxBatch: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, j)
+	var recs []Record
+	for i := range 200 { // 40 segments, most of them in one group
+		recs = append(recs, fixedRecord(i))
+	}
+	appendWait(t, j, recs...)
+	stop()
+	if err := j.Close(); err != nil {
+		t.Fatalf("Close() = %v, want nil", err)
+	}
+	if after := openFiles(); after > before {
+		t.Errorf("%d files open after Close, %d before Open: segment files leaked", after, before)
+	}
+}
