@@ -27,26 +27,34 @@ func (j *Journal) Read(from uint64, max int, dst []Entry) ([]Entry, error) {
 	if uint64(max) <= last-from {
 		end = from + uint64(max) - 1
 	}
-	err := j.log.scan(from, end, func(i uint64, data []byte) error {
-		nanos, topic, payload, err := decodeRecord(data)
+	for i := from; i <= end; {
+		// The view (maybe a disk read) is taken without topicsMu, which
+		// is then held over the entries it covers.
+		v, stop, err := j.log.span(i, end)
 		if err != nil {
-			return &CorruptError{Index: i, Err: err}
+			var corrupt *CorruptError
+			if errors.As(err, &corrupt) {
+				return dst, err
+			}
+			return dst, fmt.Errorf("read entry %d: %w", i, err)
 		}
-		dst = append(dst, Entry{
-			Index:    i,
-			Received: fromNanos(nanos),
-			Topic:    j.intern(topic),
-			Payload:  payload[:len(payload):len(payload)],
-		})
-		return nil
-	})
-	var corrupt *CorruptError
-	switch {
-	case err == nil, errors.As(err, &corrupt):
-		return dst, err
-	default:
-		return dst, fmt.Errorf("read entry %d: %w", from+uint64(len(dst)), err)
+		j.topicsMu.Lock()
+		for ; i < stop; i++ {
+			nanos, topic, payload, err := decodeRecord(v.entry(i))
+			if err != nil {
+				j.topicsMu.Unlock()
+				return dst, &CorruptError{Index: i, Err: err}
+			}
+			dst = append(dst, Entry{
+				Index:    i,
+				Received: fromNanos(nanos),
+				Topic:    j.internLocked(topic),
+				Payload:  payload[:len(payload):len(payload)],
+			})
+		}
+		j.topicsMu.Unlock()
 	}
+	return dst, nil
 }
 
 func max64(a, b uint64) uint64 {
@@ -56,10 +64,9 @@ func max64(a, b uint64) uint64 {
 	return b
 }
 
-// intern returns topic as a string, sharing one copy per distinct topic.
-func (j *Journal) intern(topic []byte) string {
-	j.topicsMu.Lock()
-	defer j.topicsMu.Unlock()
+// internLocked returns topic as a string, sharing one copy per distinct
+// topic. The caller holds topicsMu.
+func (j *Journal) internLocked(topic []byte) string {
 	if s, ok := j.topics[string(topic)]; ok {
 		return s
 	}

@@ -24,7 +24,7 @@ import (
 // cached.
 //
 // One goroutine, the writer, calls add, flush and truncateFront; readers
-// may call view, scan, first, last and startOf at any time; close comes
+// may call view, span, scan, first, last and startOf at any time; close comes
 // last, after the writer has stopped.
 type segmentLog struct {
 	dir      string
@@ -200,20 +200,30 @@ func (l *segmentLog) view(i uint64) (segView, error) {
 	return v, err
 }
 
-// scan calls fn with each entry from from to to, in order, and stops at the
-// first error, fn's or its own. An entry missing from the segment that
+// span returns the view of the segment holding entry i and one past the
+// last of its entries up to to. An entry missing from the segment that
 // should hold it (damage) gives a *CorruptError.
+func (l *segmentLog) span(i, to uint64) (segView, uint64, error) {
+	v, err := l.view(i)
+	if err != nil {
+		return v, 0, err
+	}
+	end := v.start + v.count()
+	if i >= end {
+		return v, 0, &CorruptError{Index: i, Err: fmt.Errorf("segment %s ends before it: %w", segmentName(v.start), ErrCorrupt)}
+	}
+	return v, min(end, to+1), nil
+}
+
+// scan calls fn with each entry from from to to, in order, and stops at the
+// first error, fn's or span's.
 func (l *segmentLog) scan(from, to uint64, fn func(i uint64, data []byte) error) error {
 	for i := from; i <= to; {
-		v, err := l.view(i)
+		v, stop, err := l.span(i, to)
 		if err != nil {
 			return err
 		}
-		end := v.start + v.count() // one past the view's last entry
-		if i >= end {
-			return &CorruptError{Index: i, Err: fmt.Errorf("segment %s ends before it: %w", segmentName(v.start), ErrCorrupt)}
-		}
-		for ; i < end && i <= to; i++ {
+		for ; i < stop; i++ {
 			if err := fn(i, v.entry(i)); err != nil {
 				return err
 			}
