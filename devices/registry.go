@@ -19,7 +19,8 @@ import (
 type Registry struct {
 	mu      sync.RWMutex
 	devices map[string]registered // by device id
-	agency  map[string]string     // bed id -> agency id
+	beds    map[string]*bedEntry  // by bed id; entries are never deleted, see bedEntry
+	nbeds   int                   // beds registered
 	routes  routeIndex
 	// gen counts the changes of what Decode reads, so that a decoding
 	// kept for later is known to be current.
@@ -31,8 +32,18 @@ type Registry struct {
 	haPrefix   string
 }
 
+// bedEntry is a bed's agency, shared with the bed's devices so that
+// decoding a message takes one map lookup, not two. A removed bed's entry
+// stays, unregistered and without agency, for the devices that still point
+// to it, and is reused if the bed comes back.
+type bedEntry struct {
+	agency     string
+	registered bool
+}
+
 type registered struct {
 	bedID  string
+	bed    *bedEntry // nil without bedID
 	kind   Kind
 	format Format
 	source string
@@ -67,7 +78,7 @@ const DefaultDiscoveryPrefix = "homeassistant"
 func NewRegistry(opts ...Option) *Registry {
 	r := &Registry{
 		devices:    make(map[string]registered),
-		agency:     make(map[string]string),
+		beds:       make(map[string]*bedEntry),
 		routes:     newRouteIndex(),
 		senmlNames: senmlDefaults,
 		haPrefix:   DefaultDiscoveryPrefix,
@@ -81,7 +92,12 @@ func NewRegistry(opts ...Option) *Registry {
 // PutBed adds or replaces a bed.
 func (r *Registry) PutBed(b Bed) {
 	r.mu.Lock()
-	r.agency[b.ID] = b.AgencyID
+	e := r.bedLocked(b.ID)
+	if !e.registered {
+		e.registered = true
+		r.nbeds++
+	}
+	e.agency = b.AgencyID
 	r.gen.Add(1)
 	r.mu.Unlock()
 }
@@ -89,9 +105,31 @@ func (r *Registry) PutBed(b Bed) {
 // RemoveBed forgets a bed.
 func (r *Registry) RemoveBed(id string) {
 	r.mu.Lock()
-	delete(r.agency, id)
+	if e := r.beds[id]; e != nil && e.registered {
+		e.registered, e.agency = false, ""
+		r.nbeds--
+	}
 	r.gen.Add(1)
 	r.mu.Unlock()
+}
+
+// bedLocked returns the entry of bed id, made if missing; r.mu must be
+// held for writing.
+func (r *Registry) bedLocked(id string) *bedEntry {
+	e := r.beds[id]
+	if e == nil {
+		e = &bedEntry{}
+		r.beds[id] = e
+	}
+	return e
+}
+
+// agency is the agency of a registered device's bed; r.mu must be held.
+func (d registered) agency() string {
+	if d.bed == nil {
+		return ""
+	}
+	return d.bed.agency
 }
 
 // PutDevice adds or replaces a device, and the routes its format and
@@ -104,6 +142,9 @@ func (r *Registry) PutDevice(d Device) {
 	r.mu.Lock()
 	if old, ok := r.devices[d.ID]; ok {
 		r.routes.remove(d.ID, old)
+	}
+	if reg.bedID != "" {
+		reg.bed = r.bedLocked(reg.bedID)
 	}
 	r.devices[d.ID] = reg
 	r.routes.add(d.ID, reg)
@@ -131,7 +172,7 @@ func (r *Registry) Generation() uint64 { return r.gen.Load() }
 func (r *Registry) Beds() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return len(r.agency)
+	return r.nbeds
 }
 
 // Known reports whether a device id is registered.
@@ -197,7 +238,7 @@ func (r *Registry) decodeNative(m Message, out []Observation) ([]Observation, er
 	}
 	r.mu.RLock()
 	dev, ok := r.devices[id]
-	agency := r.agency[dev.bedID]
+	agency := dev.agency()
 	r.mu.RUnlock()
 	if !ok {
 		return out, unknownDevice(id, "", "device %s is not registered", quote(id))
@@ -231,7 +272,7 @@ func (r *Registry) targetLocked(id string) (target, bool) {
 	if !ok {
 		return target{}, false
 	}
-	return target{id: id, bed: d.bedID, agency: r.agency[d.bedID], kind: d.kind}, true
+	return target{id: id, bed: d.bedID, agency: d.agency(), kind: d.kind}, true
 }
 
 // observe stamps a reading with the target's identity. A reading without

@@ -55,3 +55,41 @@ func TestRegistryDecodeNative(t *testing.T) {
 		t.Errorf("Decode after RemoveDevice = %v, want unknown_device", err)
 	}
 }
+
+// A device's observations carry its bed's agency as the bed is registered,
+// changed, removed and registered again, whichever came first.
+func TestRegistryBedAgency(t *testing.T) {
+	r := NewRegistry()
+	r.PutDevice(Device{ID: "v1", BedID: "bed-1", Kind: KindVitalsMonitor}) // before its bed
+	agency := func() string {
+		t.Helper()
+		obs, err := r.Decode(Message{Topic: "carebed/v1/vitals", Payload: []byte(`{"heart_rate":70}`), Received: time.Now()}, nil)
+		if err != nil || len(obs) != 1 {
+			t.Fatalf("Decode() = %v, %v, want one observation", obs, err)
+		}
+		return obs[0].AgencyID
+	}
+	steps := []struct {
+		name       string
+		do         func()
+		wantAgency string
+		wantBeds   int
+	}{
+		{"device before its bed", func() {}, "", 0},
+		{"bed registered", func() { r.PutBed(Bed{ID: "bed-1", AgencyID: "a1"}) }, "a1", 1},
+		{"bed moved to another agency", func() { r.PutBed(Bed{ID: "bed-1", AgencyID: "a2"}) }, "a2", 1},
+		{"another bed", func() { r.PutBed(Bed{ID: "bed-2", AgencyID: "a1"}) }, "a2", 2},
+		{"bed removed", func() { r.RemoveBed("bed-1") }, "", 1},
+		{"removed twice", func() { r.RemoveBed("bed-1") }, "", 1},
+		{"bed back", func() { r.PutBed(Bed{ID: "bed-1", AgencyID: "a3"}) }, "a3", 2},
+	}
+	for _, st := range steps {
+		st.do()
+		if got := agency(); got != st.wantAgency {
+			t.Errorf("%s: agency = %q, want %q", st.name, got, st.wantAgency)
+		}
+		if got := r.Beds(); got != st.wantBeds {
+			t.Errorf("%s: Beds() = %d, want %d", st.name, got, st.wantBeds)
+		}
+	}
+}
