@@ -43,7 +43,7 @@ func getAlert(t *testing.T, api string, id int64) alertView {
 func waitAlert(t *testing.T, api, bed string, kind alerts.Kind, timeout time.Duration) alerts.Alert {
 	t.Helper()
 	var found []alerts.Alert
-	waitFor(t, timeout, fmt.Sprintf("a %s alert for bed %s", kind, bed), func() bool {
+	gatewaytest.WaitFor(t, timeout, fmt.Sprintf("a %s alert for bed %s", kind, bed), func() bool {
 		found = found[:0]
 		for _, a := range bedAlerts(t, api, bed) {
 			if a.Kind == kind {
@@ -104,7 +104,7 @@ func TestSOSEscalatesUntilAcknowledged(t *testing.T) {
 		t.Fatalf("notifications at raise = %+v, want one to cg-1 (raised)", v.Notifications)
 	}
 
-	waitFor(t, 3*step+5*time.Second, "escalation to the dispatcher", func() bool {
+	gatewaytest.WaitFor(t, 3*step+5*time.Second, "escalation to the dispatcher", func() bool {
 		v = getAlert(t, api, a.ID)
 		return v.EscalationLevel >= 1
 	})
@@ -172,7 +172,7 @@ func TestSOSBurst(t *testing.T) {
 		t.Fatalf("broker acknowledged %d presses, %d failed; want %d, 0", len(pub.acked), pub.failed, beds)
 	}
 	var all []alerts.Alert
-	waitFor(t, 30*time.Second, "1,000 SOS alerts", func() bool {
+	gatewaytest.WaitFor(t, 30*time.Second, "1,000 SOS alerts", func() bool {
 		all = listAll(t, api, "kind=sos")
 		return len(all) >= beds
 	})
@@ -247,7 +247,7 @@ func TestSIGKILLWithAlarmsInFlight(t *testing.T) {
 	sos := waitAlert(t, api, "bed-1", alerts.KindSOS, 10*time.Second)
 	pub.mustPublish("carebed/radar-1/vitals", []byte(`{"in_bed":false}`))
 	leftBed := time.Now()
-	waitFor(t, 10*time.Second, "the out-of-bed reading taken", func() bool {
+	gatewaytest.WaitFor(t, 10*time.Second, "the out-of-bed reading taken", func() bool {
 		var d devices.Device
 		mustCall(t, "GET", api+"/api/v1/devices/radar-1", nil, &d, 200)
 		return d.LastSeen != nil && !d.LastSeen.Before(leftBed.Add(-time.Second))
@@ -264,7 +264,7 @@ func TestSIGKILLWithAlarmsInFlight(t *testing.T) {
 		t.Errorf("bed_exit raised %v after leaving bed, want %v (timer resumed, not restarted)", d, bedExit)
 	}
 	var v alertView
-	waitFor(t, step+10*time.Second, "the SOS escalation", func() bool {
+	gatewaytest.WaitFor(t, step+10*time.Second, "the SOS escalation", func() bool {
 		v = getAlert(t, api, sos.ID)
 		return v.EscalationLevel >= 1
 	})

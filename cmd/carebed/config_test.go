@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"carebed/devices"
+	"carebed/gateway/gatewaytest"
 )
 
 func TestLoadConfigPrecedence(t *testing.T) {
@@ -185,7 +186,7 @@ func serveEmbedded(t *testing.T, extra ...string) (api string, out *syncBuffer, 
 
 func TestServeEmbeddedIsReadyAndStops(t *testing.T) {
 	api, _, stop := serveEmbedded(t)
-	waitFor(t, 10*time.Second, "ready with the embedded broker and store", func() bool {
+	gatewaytest.WaitFor(t, 10*time.Second, "ready with the embedded broker and store", func() bool {
 		resp, err := http.Get(api + "/readyz")
 		if err != nil {
 			return false
@@ -207,7 +208,7 @@ func TestDemoServesSimulatedBeds(t *testing.T) {
 	var devs struct {
 		Items []devices.Device `json:"items"`
 	}
-	waitFor(t, 30*time.Second, "simulated vitals monitors seen", func() bool {
+	gatewaytest.WaitFor(t, 30*time.Second, "simulated vitals monitors seen", func() bool {
 		req, _ := http.NewRequest("GET", api+"/api/v1/devices?limit=1000", nil)
 		req.Header.Set("Authorization", "Bearer "+token[1])
 		resp, err := http.DefaultClient.Do(req)
@@ -240,7 +241,7 @@ func TestDemoServesSimulatedBeds(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, 30*time.Second, "the demo SOS alarm", func() bool {
+	gatewaytest.WaitFor(t, 30*time.Second, "the demo SOS alarm", func() bool {
 		req, _ := http.NewRequest("GET", api+"/api/v1/alerts?kind=sos", nil)
 		req.Header.Set("Authorization", "Bearer "+token[1])
 		resp, err := http.DefaultClient.Do(req)

@@ -59,7 +59,7 @@ func TestSIGKILLWhilePublishing(t *testing.T) {
 	opts := simulate.Options{Beds: 200, Fast: true, Count: total, Conns: 4, Stream: "vitals", Seed: 7}
 	done := simulated(t, gw.api, s.mqtt.URL, opts)
 
-	waitFor(t, 60*time.Second, "a third of the messages in InfluxDB", func() bool {
+	gatewaytest.WaitFor(t, 60*time.Second, "a third of the messages in InfluxDB", func() bool {
 		return s.influx.Count(t, "vitals", "in_bed") > total/3
 	})
 	gw.kill()
@@ -72,7 +72,7 @@ func TestSIGKILLWhilePublishing(t *testing.T) {
 		t.Fatalf("publisher errors = %d, want 0", st.Errors)
 	}
 	var n int
-	waitFor(t, 120*time.Second, fmt.Sprintf("%d points in InfluxDB", total), func() bool {
+	gatewaytest.WaitFor(t, 120*time.Second, fmt.Sprintf("%d points in InfluxDB", total), func() bool {
 		n = s.influx.Count(t, "vitals", "in_bed")
 		return n >= total
 	})
@@ -94,10 +94,10 @@ func TestInfluxDBOutage(t *testing.T) {
 	opts := simulate.Options{Beds: 50, Rate: 6000, Count: total, Stream: "vitals", Seed: 11}
 	done := simulated(t, g.api(), s.mqtt.URL, opts)
 
-	waitFor(t, 30*time.Second, "first points", func() bool { return s.influx.Count(t, "vitals", "in_bed") > 2000 })
+	gatewaytest.WaitFor(t, 30*time.Second, "first points", func() bool { return s.influx.Count(t, "vitals", "in_bed") > 2000 })
 	s.influx.Stop()
 	var spooled bool
-	waitFor(t, 30*time.Second, "readiness reports spooling", func() bool {
+	gatewaytest.WaitFor(t, 30*time.Second, "readiness reports spooling", func() bool {
 		var r struct {
 			Checks []struct {
 				Name, Detail string
@@ -114,7 +114,7 @@ func TestInfluxDBOutage(t *testing.T) {
 	time.Sleep(2 * time.Second) // messages keep arriving into the journal
 	s.influx.Start()
 	<-done
-	waitFor(t, 60*time.Second, "every point after the outage", func() bool {
+	gatewaytest.WaitFor(t, 60*time.Second, "every point after the outage", func() bool {
 		return s.influx.Count(t, "vitals", "in_bed") >= total
 	})
 	if n := s.influx.Count(t, "vitals", "in_bed"); n != total {
@@ -171,7 +171,7 @@ func TestBrokerRestart(t *testing.T) {
 		t.Fatalf("acknowledged publishes = %d, want most of %d", acked, total)
 	}
 	var times map[int64]bool
-	waitFor(t, 60*time.Second, "every acknowledged message in InfluxDB", func() bool {
+	gatewaytest.WaitFor(t, 60*time.Second, "every acknowledged message in InfluxDB", func() bool {
 		times = map[int64]bool{}
 		for _, r := range s.influx.Query(t, `SELECT "in_bed" FROM "vitals" WHERE "bed" = 'bed-restart'`) {
 			tm, err := time.Parse(time.RFC3339Nano, r["time"].(string))

@@ -14,6 +14,7 @@ import (
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 
 	"carebed/devices"
+	"carebed/gateway/gatewaytest"
 	"carebed/store"
 )
 
@@ -102,7 +103,7 @@ func TestEndToEndEveryNativeStream(t *testing.T) {
 	}
 
 	var got []fluxPoint
-	waitFor(t, 30*time.Second, "every point in InfluxDB", func() bool {
+	gatewaytest.WaitFor(t, 30*time.Second, "every point in InfluxDB", func() bool {
 		got = fluxPoints(t, s, "bed-e2e")
 		return len(got) >= len(want)
 	})
@@ -129,7 +130,7 @@ func TestEndToEndEveryNativeStream(t *testing.T) {
 
 	// The device's health is visible through the API.
 	var dev devices.Device
-	waitFor(t, 10*time.Second, "battery of e2e-status", func() bool {
+	gatewaytest.WaitFor(t, 10*time.Second, "battery of e2e-status", func() bool {
 		mustCall(t, "GET", api+"/api/v1/devices/e2e-status", nil, &dev, 200)
 		return dev.Battery != nil
 	})
@@ -228,7 +229,7 @@ func TestBadInputThroughBroker(t *testing.T) {
 		break
 	}
 	pub.mustPublish("carebed/"+anyDev+"/status", []byte(`{"battery":42}`))
-	waitFor(t, 30*time.Second, "good message after the bad ones", func() bool {
+	gatewaytest.WaitFor(t, 30*time.Second, "good message after the bad ones", func() bool {
 		var d devices.Device
 		mustCall(t, "GET", api+"/api/v1/devices/"+anyDev, nil, &d, 200)
 		return d.Battery != nil && *d.Battery == 42
@@ -266,7 +267,7 @@ func TestBadInputThroughBroker(t *testing.T) {
 
 	// Messages from a device nobody registered are listed, not dead letters.
 	pub.mustPublish("carebed/stranger-1/vitals", []byte(`{"heart_rate":70}`))
-	waitFor(t, 10*time.Second, "stranger-1 in the unknown list", func() bool {
+	gatewaytest.WaitFor(t, 10*time.Second, "stranger-1 in the unknown list", func() bool {
 		var u struct{ Items []store.UnknownDevice }
 		mustCall(t, "GET", api+"/api/v1/devices/unknown", nil, &u, 200)
 		return len(u.Items) == 1 && u.Items[0].Key == "stranger-1" && u.Items[0].Count == 1

@@ -149,7 +149,7 @@ func startSubprocess(t *testing.T, httpPort int, args ...string) *subprocess {
 	}
 	p := &subprocess{cmd: cmd, api: fmt.Sprintf("http://127.0.0.1:%d", httpPort), logs: logs}
 	t.Cleanup(func() { p.kill() })
-	waitFor(t, 30*time.Second, "gateway /healthz", func() bool {
+	gatewaytest.WaitFor(t, 30*time.Second, "gateway /healthz", func() bool {
 		resp, err := http.Get(p.api + "/healthz")
 		if err != nil {
 			return false
@@ -164,18 +164,6 @@ func (p *subprocess) kill() {
 	if p.cmd.ProcessState == nil {
 		_ = p.cmd.Process.Kill() // SIGKILL
 		_ = p.cmd.Wait()
-	}
-}
-
-// waitFor polls cond until it holds or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %v", what, timeout)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 

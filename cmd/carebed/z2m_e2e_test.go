@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"carebed/devices"
+	"carebed/gateway/gatewaytest"
 	"carebed/store"
 )
 
@@ -146,7 +147,7 @@ func replayZ2MSession(t *testing.T, api string, pub *publisher, home z2mHome, st
 			t.Fatalf("step %q: %v", st.Name, err)
 		}
 		if i == 0 {
-			waitFor(t, 30*time.Second, "the hub's devices in the discovered list", func() bool {
+			gatewaytest.WaitFor(t, 30*time.Second, "the hub's devices in the discovered list", func() bool {
 				var l struct{ Items []store.DiscoveredDevice }
 				mustCall(t, "GET", api+"/api/v1/devices/discovered?limit=1000", nil, &l, 200)
 				return len(l.Items) > 0
@@ -263,7 +264,7 @@ func TestEndToEndZigbee2MQTTSession(t *testing.T) {
 	// shown offline.
 	for _, id := range []string{home.Hub, home.SOS, home.Fall} {
 		var d devices.Device
-		waitFor(t, 10*time.Second, id+" offline", func() bool {
+		gatewaytest.WaitFor(t, 10*time.Second, id+" offline", func() bool {
 			mustCall(t, "GET", api+"/api/v1/devices/"+id, nil, &d, 200)
 			return !d.Online && d.LastSeen != nil
 		})
@@ -296,7 +297,7 @@ func TestEndToEndZigbee2MQTTSession(t *testing.T) {
 	}
 	pub.mustPublish(home.Base+"/bridge/state", []byte(`{"state":"online"}`))
 	pub.mustPublish(home.Base+"/"+z2mPIRName, []byte(`{"occupancy":true,"battery":100}`))
-	waitFor(t, 30*time.Second, "the PIR's motion in InfluxDB", func() bool {
+	gatewaytest.WaitFor(t, 30*time.Second, "the PIR's motion in InfluxDB", func() bool {
 		return slices.Contains(pointKeys(fluxPoints(t, s, home.Bed)), "pir-1 env/motion=true")
 	})
 
@@ -308,7 +309,7 @@ func TestEndToEndZigbee2MQTTSession(t *testing.T) {
 	g = startInProcess(t, s.gatewayArgs(dataDir)...)
 	time.Sleep(devices.PressWindow) // a press closer to the last one is the same press
 	pub.mustPublish(home.Base+"/"+z2mSOSName+"/action", []byte("sos"))
-	waitFor(t, 30*time.Second, "a press after the restart", func() bool {
+	gatewaytest.WaitFor(t, 30*time.Second, "a press after the restart", func() bool {
 		n := 0
 		for _, k := range pointKeys(fluxPoints(t, s, home.Bed)) {
 			if k == "sos-1 sos/action=press" {

@@ -40,7 +40,7 @@ func TestCleanStopLeavesNothingToRedeliver(t *testing.T) {
 	sctx, stopSub := context.WithCancel(context.Background())
 	subDone := make(chan error, 1)
 	go func() { subDone <- sub.Run(sctx, j.Drain) }()
-	waitFor(t, 10*time.Second, "subscriber connected", sub.Connected)
+	gatewaytest.WaitFor(t, 10*time.Second, "subscriber connected", sub.Connected)
 	time.Sleep(200 * time.Millisecond) // the SUBACK
 
 	stats, err := simulate.Run(context.Background(), simulate.Options{
@@ -50,7 +50,7 @@ func TestCleanStopLeavesNothingToRedeliver(t *testing.T) {
 		t.Fatalf("simulate.Run() = %+v, %v, want no errors", stats, err)
 	}
 	published := uint64(stats.Published)
-	waitFor(t, 60*time.Second, "every message journaled", func() bool { return j.LastIndex() >= published })
+	gatewaytest.WaitFor(t, 60*time.Second, "every message journaled", func() bool { return j.LastIndex() >= published })
 
 	stopSub()
 	if err := <-subDone; err != nil {
@@ -80,16 +80,5 @@ func TestCleanStopLeavesNothingToRedeliver(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	if n := again.Load(); n != 0 {
 		t.Errorf("broker delivered %d of the %d journaled messages again after a clean stop, want 0", n, published)
-	}
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, timeout)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
