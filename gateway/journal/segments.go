@@ -19,9 +19,8 @@ import (
 // full size when it is created: entries are framed straight into it, written
 // to the file from it and read from it, and it never moves once it holds an
 // entry, so a reader's view of an entry stays valid however much is written
-// after it. Older
-// segments are read whole from their files on demand, and the last few are
-// cached.
+// after it. Older segments are read whole from their files on demand, and
+// the last few are cached.
 //
 // One goroutine, the writer, calls add, flush and truncateFront; readers
 // may call view, span, scan, first, last and startOf at any time; close comes
@@ -43,7 +42,7 @@ type segmentLog struct {
 	file    *os.File   // the tail's file, open for appending
 	buf     []byte     // the tail's bytes: readers see buf[:len(tail.data)]
 	offs    []uint32   // the tail's frame offsets: readers see offs[:len(tail.offs)]
-	synced  int        // bytes of buf already in file
+	synced  int        // bytes of buf already written to file
 	created bool       // a segment file was created since the last flush
 	retired []*os.File // files of tails moved on from since the last flush
 }
